@@ -1,0 +1,1 @@
+"""The ``regate`` command line (typer + rich)."""

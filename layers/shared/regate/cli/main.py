@@ -1,0 +1,39 @@
+"""Entry point of the ``regate`` command.
+
+Each group of subcommands lives in its own module under ``regate.cli`` and registers itself here;
+heavy imports happen inside the commands so ``regate --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from regate.cli import capture, demo, normalize, publish, serve, sim, validate
+
+app = typer.Typer(
+    name="regate",
+    help=(
+        "Rég@te — chaîne open data des actes des collectivités (Pastell → SCDL → data.gouv.fr → API).\n\n"
+        "Typical night: `regate capture` (pull from Pastell), `regate normalize` (SCDL + Parquet),\n"
+        "`regate publish` (data.gouv.fr). Try everything locally with `regate demo`.\n"
+        "Configuration comes from REGATE_* environment variables (see README)."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    pretty_exceptions_show_locals=False,
+)
+
+sim_app = typer.Typer(help="Local simulators of the outside services (Pastell, data.gouv.fr), for rehearsals.")
+app.add_typer(sim_app, name="sim")
+
+for module in (capture, normalize, validate, publish, serve, demo):
+    module.register(app)
+sim.register(sim_app)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""The one HTTP retry policy used by every client of outside services (Pastell, udata, Sirene)."""
+
+from regate.http.retry import HttpError, RetryPolicy, RetryingSession
+
+__all__ = ["HttpError", "RetryPolicy", "RetryingSession"]

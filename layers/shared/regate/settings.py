@@ -1,0 +1,151 @@
+"""The one settings object of Rég@te.
+
+Every value comes from a ``REGATE_*`` environment variable (or a ``.env`` file); every limit is a
+named setting. In Lambda, secrets are not put in environment variables: ``*_SECRET_ARN`` /
+``*_PARAMETER`` point to Secrets Manager / SSM and :func:`resolve_secrets` fills them in at cold start.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+DEFAULT_PASTELL_FLUX: tuple[str, ...] = (
+    "actes-generique",
+    "actes-automatique",
+    "ls-actes",
+    "deliberations-studio",
+    "actes-reglementaires-studio",
+    "arretes-individuels-studio",
+    "contrats-studio",
+    "documents-budgetaires-studio",
+    "autres-studio",
+    "autres-studio-sans-tdt",
+)
+
+#: Flux that never go to the préfecture: harvested at ``termine`` instead of ``acquiter-tdt``.
+DEFAULT_FLUX_SANS_TDT: tuple[str, ...] = ("autres-studio-sans-tdt",)
+
+
+class Settings(BaseSettings):
+    """Configuration read from ``REGATE_*`` variables (see README, "Configuration")."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="REGATE_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    # --- storage -------------------------------------------------------------------------
+    s3_endpoint_url: str = Field(
+        default="", description="Empty = AWS; else any S3-compatible endpoint (moto, OVHcloud, Scaleway…)"
+    )
+    s3_region: str = Field(default="eu-west-3", description="Region of the buckets")
+    raw_bucket: str = Field(default="regate-raw", description="Versioned bucket: everything as received")
+    curated_bucket: str = Field(default="regate-curated", description="Versioned bucket: SCDL, Parquet, state")
+
+    # --- Pastell ---------------------------------------------------------------------------
+    pastell_url: str = Field(default="", description="Pastell root URL; the client adds /api/v2/")
+    pastell_user: str = ""
+    pastell_password: SecretStr = SecretStr("")
+    pastell_token: SecretStr = Field(default=SecretStr(""), description="Bearer token (Pastell ≥ 4.0)")
+    pastell_flux: Annotated[tuple[str, ...], NoDecode] = DEFAULT_PASTELL_FLUX
+    pastell_flux_sans_tdt: Annotated[tuple[str, ...], NoDecode] = DEFAULT_FLUX_SANS_TDT
+    pastell_secret_arn: str = Field(default="", description="Secrets Manager ARN holding Pastell credentials")
+    pastell_page_size: int = Field(default=100, ge=1, le=10000)
+    pastell_overlap_seconds: int = Field(default=86400, ge=0, description="Watermark overlap")
+    pastell_concurrency: int = Field(default=8, ge=1, le=64, description="Parallel document downloads")
+    pastell_default_since: str = Field(default="2020-01-01 00:00:00", description="First-run lower bound")
+
+    # --- HTTP retry policy (shared by every outside client) -------------------------------------
+    http_timeout_seconds: float = Field(default=30.0, gt=0)
+    http_max_attempts: int = Field(default=5, ge=1, le=20)
+    http_backoff_base_seconds: float = Field(default=0.5, ge=0)
+    http_backoff_max_seconds: float = Field(default=60.0, ge=0)
+    http_max_retry_after_seconds: float = Field(default=300.0, ge=0)
+
+    # --- normalisation / publication decision -------------------------------------------------
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Root of the public URLs (DELIB_URL, API links)"
+    )
+    recherche_entreprises_url: str = Field(
+        default="https://recherche-entreprises.api.gouv.fr", description="SIRET resolution fallback"
+    )
+    recherche_entreprises_enabled: bool = True
+    recherche_entreprises_timeout_seconds: float = Field(default=3.0, gt=0)
+
+    # --- data.gouv.fr / udata -------------------------------------------------------------
+    datagouv_url: str = Field(default="https://demo.data.gouv.fr", description="Root of the udata portal")
+    datagouv_api_key: SecretStr = SecretStr("")
+    datagouv_secret_arn: str = ""
+    datagouv_org: str = Field(default="", description="Organisation id or slug of the OPSN")
+    publication_mode: Literal["opsn", "collectivite"] = "opsn"
+    resource_kind: Literal["hosted", "remote"] = "hosted"
+    datagouv_chunk_size_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    datagouv_chunk_threshold_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+
+    # --- API ---------------------------------------------------------------------------
+    api_default_limit: int = Field(default=50, ge=1)
+    api_max_limit: int = Field(default=1000, ge=1)
+    api_cache_dir: str = Field(default="/tmp/regate-cache", description="Partition cache (by S3 version)")
+    api_cache_max_age_seconds: int = Field(default=300, ge=0, description="Cache-Control max-age")
+    api_presign_seconds: int = Field(default=300, ge=1, le=3600)
+
+    @field_validator("pastell_flux", "pastell_flux_sans_tdt", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> tuple[str, ...]:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return tuple(value)
+
+    @field_validator("pastell_url", "datagouv_url", "public_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings for the current process (cached: handlers read them once per cold start)."""
+    return resolve_secrets(Settings())
+
+
+def resolve_secrets(settings: Settings, secrets_client: Any | None = None) -> Settings:
+    """Fill credentials from Secrets Manager when an ARN is configured (Lambda).
+
+    The secret is a JSON object; recognised keys: ``user``, ``password``, ``token`` (Pastell) and
+    ``api_key`` (data.gouv.fr). Values never reach logs (``SecretStr``).
+    """
+    updates: dict[str, Any] = {}
+    if settings.pastell_secret_arn or settings.datagouv_secret_arn:
+        if secrets_client is None:
+            import boto3
+
+            secrets_client = boto3.client("secretsmanager", region_name=settings.s3_region)
+    if settings.pastell_secret_arn:
+        payload = _read_secret(secrets_client, settings.pastell_secret_arn)
+        if payload.get("user"):
+            updates["pastell_user"] = str(payload["user"])
+        if payload.get("password"):
+            updates["pastell_password"] = SecretStr(str(payload["password"]))
+        if payload.get("token"):
+            updates["pastell_token"] = SecretStr(str(payload["token"]))
+    if settings.datagouv_secret_arn:
+        payload = _read_secret(secrets_client, settings.datagouv_secret_arn)
+        if payload.get("api_key"):
+            updates["datagouv_api_key"] = SecretStr(str(payload["api_key"]))
+    return settings.model_copy(update=updates) if updates else settings
+
+
+def _read_secret(client: Any, arn: str) -> dict[str, Any]:
+    raw = client.get_secret_value(SecretId=arn)["SecretString"]
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"Secret {arn} is not a JSON object") from exc
+    if not isinstance(value, dict):
+        raise ValueError(f"Secret {arn} is not a JSON object")
+    return value

@@ -1,0 +1,161 @@
+"""S3 layout of Rég@te — a public contract (operators script against these keys).
+
+Raw bucket (``REGATE_RAW_BUCKET``), everything as received::
+
+    pastell/{id_e}/{id_d}/detail.json                       capture envelope + document as received
+    pastell/{id_e}/{id_d}/files/{field}/{num}/{file name}   file bytes as received
+    inbox/{name}.zip                                        depot ZIPs pushed by Pastell (SFTP → S3)
+    inbox-rejected/{name}.zip (+ .reason.json)             ZIPs that could not be ingested, never lost
+    _state/watermarks/{id_e}/{flux}.json                    capture high-water mark per (entity, flux)
+    _state/runs/capture/latest.json                         last capture run report
+
+Curated bucket (``REGATE_CURATED_BUCKET``), a pure function of raw + settings::
+
+    config/collectivites.csv                                operator per-collectivité values
+    config/overrides.csv                                    operator publication overrides per act
+    records/{siren}/{annee}/{id_e}.{id_d}.json             one normalised record per act
+    records/_by_document/{id_e}/{id_d}.json                 where the act's record currently lives
+    scdl/deliberations/{siren}/{annee}.csv                  SCDL file per collectivité and year
+    scdl/deliberations/all/{annee}.csv                      national yearly SCDL file
+    actes/siren={siren}/annee={annee}/data.parquet          every act (internal, operators)
+    public/actes/siren={siren}/annee={annee}/data.parquet   public acts only (the API reads this)
+    public/documents/{document_id}/{file name}              published documents (non-enumerable ids)
+    quarantine/{id_e}/{id_d}.json                           rejected act + machine-readable reason
+    catalog/catalog.jsonld, catalog/catalog.csv             DCAT-AP and SCDL catalogue
+    _state/dirty/{siren}/{annee}                            partitions awaiting (re)publication
+    _state/publish/state.json                               what was published where (ids, checksums)
+    _state/runs/{stage}/latest.json                         last run report per stage
+    _cache/siret/{siren}.json                               SIRET resolution cache
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+# ----------------------------------------------------------------------------- raw bucket
+PASTELL_PREFIX = "pastell/"
+INBOX_PREFIX = "inbox/"
+INBOX_REJECTED_PREFIX = "inbox-rejected/"
+STATE_PREFIX = "_state/"
+
+_SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def safe_segment(value: str, what: str = "identifier") -> str:
+    """Reject ids that could escape their prefix (``..``, ``/``) — they come from outside."""
+    if not isinstance(value, str) or not _SAFE_SEGMENT.match(value) or value in {".", ".."}:
+        raise ValueError(f"Unsafe {what} for an S3 key: {value!r}")
+    return value
+
+
+def document_prefix(id_e: str, id_d: str) -> str:
+    return f"{PASTELL_PREFIX}{safe_segment(id_e, 'id_e')}/{safe_segment(id_d, 'id_d')}/"
+
+
+def document_detail_key(id_e: str, id_d: str) -> str:
+    return document_prefix(id_e, id_d) + "detail.json"
+
+
+def document_file_key(id_e: str, id_d: str, field: str, num: int, file_name: str) -> str:
+    return document_prefix(id_e, id_d) + f"files/{safe_segment(field, 'field')}/{int(num)}/{file_name_segment(file_name)}"
+
+
+def file_name_segment(file_name: str) -> str:
+    """Keep the original name (UTF-8 is fine in S3 keys) but never a path separator."""
+    name = file_name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not name or name in {".", ".."}:
+        raise ValueError(f"Unsafe file name: {file_name!r}")
+    return name
+
+
+def parse_document_key(key: str) -> tuple[str, str] | None:
+    """``pastell/{id_e}/{id_d}/…`` → ``(id_e, id_d)``; ``None`` for other keys."""
+    if not key.startswith(PASTELL_PREFIX):
+        return None
+    parts = key[len(PASTELL_PREFIX) :].split("/")
+    if len(parts) < 3 or not parts[0] or not parts[1]:
+        return None
+    return parts[0], parts[1]
+
+
+def watermark_key(id_e: str, flux: str) -> str:
+    return f"{STATE_PREFIX}watermarks/{safe_segment(id_e, 'id_e')}/{safe_segment(flux, 'flux')}.json"
+
+
+def inbox_rejected_key(inbox_key: str) -> str:
+    name = inbox_key[len(INBOX_PREFIX) :] if inbox_key.startswith(INBOX_PREFIX) else inbox_key
+    return INBOX_REJECTED_PREFIX + name
+
+
+def run_report_key(stage: str) -> str:
+    return f"{STATE_PREFIX}runs/{safe_segment(stage, 'stage')}/latest.json"
+
+
+# ------------------------------------------------------------------------- curated bucket
+CONFIG_COLLECTIVITES_KEY = "config/collectivites.csv"
+CONFIG_OVERRIDES_KEY = "config/overrides.csv"
+RECORDS_PREFIX = "records/"
+SCDL_DELIBERATIONS_PREFIX = "scdl/deliberations/"
+ACTES_PARQUET_PREFIX = "actes/"
+PUBLIC_ACTES_PARQUET_PREFIX = "public/actes/"
+PUBLIC_DOCUMENTS_PREFIX = "public/documents/"
+QUARANTINE_PREFIX = "quarantine/"
+CATALOG_JSONLD_KEY = "catalog/catalog.jsonld"
+CATALOG_CSV_KEY = "catalog/catalog.csv"
+DIRTY_PREFIX = f"{STATE_PREFIX}dirty/"
+PUBLISH_STATE_KEY = f"{STATE_PREFIX}publish/state.json"
+SIRET_CACHE_PREFIX = "_cache/siret/"
+NATIONAL = "all"
+
+
+def record_key(siren: str, annee: int, id_e: str, id_d: str) -> str:
+    return f"{RECORDS_PREFIX}{safe_segment(siren, 'siren')}/{int(annee)}/{safe_segment(id_e)}.{safe_segment(id_d)}.json"
+
+
+def record_partition_prefix(siren: str, annee: int) -> str:
+    return f"{RECORDS_PREFIX}{safe_segment(siren, 'siren')}/{int(annee)}/"
+
+
+def record_pointer_key(id_e: str, id_d: str) -> str:
+    return f"{RECORDS_PREFIX}_by_document/{safe_segment(id_e)}/{safe_segment(id_d)}.json"
+
+
+def scdl_deliberations_key(siren: str, annee: int) -> str:
+    return f"{SCDL_DELIBERATIONS_PREFIX}{safe_segment(siren, 'siren')}/{int(annee)}.csv"
+
+
+def scdl_deliberations_national_key(annee: int) -> str:
+    return f"{SCDL_DELIBERATIONS_PREFIX}{NATIONAL}/{int(annee)}.csv"
+
+
+def actes_parquet_key(siren: str, annee: int, public: bool = False) -> str:
+    prefix = PUBLIC_ACTES_PARQUET_PREFIX if public else ACTES_PARQUET_PREFIX
+    return f"{prefix}siren={safe_segment(siren, 'siren')}/annee={int(annee)}/data.parquet"
+
+
+def parse_partition_key(key: str) -> tuple[str, int] | None:
+    """``…/siren=X/annee=Y/…`` → ``(X, Y)``."""
+    match = re.search(r"siren=([0-9A-Za-z]+)/annee=(\d{4})/", key)
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+def public_document_key(document_id: str, file_name: str) -> str:
+    return f"{PUBLIC_DOCUMENTS_PREFIX}{safe_segment(document_id, 'document id')}/{file_name_segment(file_name)}"
+
+
+def public_document_url(public_base_url: str, document_id: str) -> str:
+    """Stable public URL of a published document (served by the API, ``/v1/documents/{id}``)."""
+    return f"{public_base_url.rstrip('/')}/v1/documents/{quote(document_id, safe='')}"
+
+
+def quarantine_key(id_e: str, id_d: str) -> str:
+    return f"{QUARANTINE_PREFIX}{safe_segment(id_e)}/{safe_segment(id_d)}.json"
+
+
+def dirty_partition_key(siren: str, annee: int) -> str:
+    return f"{DIRTY_PREFIX}{safe_segment(siren, 'siren')}/{int(annee)}"
+
+
+def siret_cache_key(siren: str) -> str:
+    return f"{SIRET_CACHE_PREFIX}{safe_segment(siren, 'siren')}.json"
