@@ -6,6 +6,7 @@ Raw bucket (``REGATE_RAW_BUCKET``), everything as received::
     pastell/{id_e}/{id_d}/files/{field}/{num}/{file name}   file bytes as received
     inbox/{name}.zip                                        depot ZIPs pushed by Pastell (SFTP → S3)
     inbox-rejected/{name}.zip (+ .reason.json)             ZIPs that could not be ingested, never lost
+    pastell-flux/{flux}.json                                flux definition as received (GET /flux/{flux})
     _state/watermarks/{id_e}/{flux}.json                    capture high-water mark per (entity, flux)
     _state/runs/capture/latest.json                         last capture run report
 
@@ -77,6 +78,13 @@ def parse_document_key(key: str) -> tuple[str, str] | None:
     if len(parts) < 3 or not parts[0] or not parts[1]:
         return None
     return parts[0], parts[1]
+
+
+FLUX_DEFINITION_PREFIX = "pastell-flux/"
+
+
+def flux_definition_key(flux: str) -> str:
+    return f"{FLUX_DEFINITION_PREFIX}{safe_segment(flux, 'flux')}.json"
 
 
 def watermark_key(id_e: str, flux: str) -> str:

@@ -1,0 +1,1 @@
+"""Capture: Pastell documents (pull through API v2, push through depot ZIPs) into the raw zone."""
