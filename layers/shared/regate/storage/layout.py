@@ -8,6 +8,8 @@ Raw bucket (``REGATE_RAW_BUCKET``), everything as received::
     inbox-rejected/{name}.zip (+ .reason.json)             ZIPs that could not be ingested, never lost
     pastell-flux/{flux}.json                                flux definition as received (GET /flux/{flux})
     _state/watermarks/{id_e}/{flux}.json                    capture high-water mark per (entity, flux)
+    _state/acts/{siren}/{act key}.json                      act identity → the raw document holding it
+                                                            (push and pull of one act are one document)
     _state/runs/capture/latest.json                         last capture run report
 
 Curated bucket (``REGATE_CURATED_BUCKET``), a pure function of raw + settings::
@@ -91,12 +93,19 @@ def watermark_key(id_e: str, flux: str) -> str:
     return f"{STATE_PREFIX}watermarks/{safe_segment(id_e, 'id_e')}/{safe_segment(flux, 'flux')}.json"
 
 
+def act_index_key(siren: str, act_key: str) -> str:
+    """``act_key`` identifies an act independently of its Pastell id_d (e.g. numéro + date, hashed)."""
+    return f"{STATE_PREFIX}acts/{safe_segment(siren, 'siren')}/{safe_segment(act_key, 'act key')}.json"
+
+
 def inbox_rejected_key(inbox_key: str) -> str:
     name = inbox_key[len(INBOX_PREFIX) :] if inbox_key.startswith(INBOX_PREFIX) else inbox_key
     return INBOX_REJECTED_PREFIX + name
 
 
 def run_report_key(stage: str) -> str:
+    """Last run report of a stage. Every report is JSON with at least ``stage``, ``started_at`` and
+    ``finished_at`` (UTC ISO 8601, ``Z``); capture's lives in the raw bucket, the others in curated."""
     return f"{STATE_PREFIX}runs/{safe_segment(stage, 'stage')}/latest.json"
 
 
