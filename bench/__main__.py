@@ -15,7 +15,8 @@ def main(argv: list[str]) -> int:
     wanted = [a for a in argv if not a.startswith("-")]
     selected = [n for n in names if not wanted or n.removesuffix("_bench") in wanted]
     if not selected:
-        print(f"No benchmark matches {wanted}; available: {', '.join(n.removesuffix('_bench') for n in names)}")
+        available = ", ".join(n.removesuffix("_bench") for n in names)
+        print(f"No benchmark matches {wanted}; available: {available}")
         return 2
     for name in selected:
         print(f"\n=== {name.removesuffix('_bench')} ===", flush=True)

@@ -72,3 +72,21 @@ def curated_store(settings, s3_client):
     from regate.storage import ObjectStore
 
     return ObjectStore(s3_client, settings.curated_bucket)
+
+
+@pytest.fixture()
+def monkeypatch_env():
+    """Set environment variables for one test and restore them afterwards (settings are env-driven)."""
+    saved: dict[str, str | None] = {}
+
+    def apply(**values: str) -> None:
+        for name, value in values.items():
+            saved.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    yield apply
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 DEFAULT_PASTELL_FLUX: tuple[str, ...] = (
     "actes-generique",
@@ -45,7 +44,9 @@ class Settings(BaseSettings):
     )
     s3_region: str = Field(default="eu-west-3", description="Region of the buckets")
     raw_bucket: str = Field(default="regate-raw", description="Versioned bucket: everything as received")
-    curated_bucket: str = Field(default="regate-curated", description="Versioned bucket: SCDL, Parquet, state")
+    curated_bucket: str = Field(
+        default="regate-curated", description="Versioned bucket: SCDL, Parquet, state"
+    )
 
     # --- Pastell ---------------------------------------------------------------------------
     pastell_url: str = Field(default="", description="Pastell root URL; the client adds /api/v2/")
@@ -120,11 +121,10 @@ def resolve_secrets(settings: Settings, secrets_client: Any | None = None) -> Se
     ``api_key`` (data.gouv.fr). Values never reach logs (``SecretStr``).
     """
     updates: dict[str, Any] = {}
-    if settings.pastell_secret_arn or settings.datagouv_secret_arn:
-        if secrets_client is None:
-            import boto3
+    if (settings.pastell_secret_arn or settings.datagouv_secret_arn) and secrets_client is None:
+        import boto3
 
-            secrets_client = boto3.client("secretsmanager", region_name=settings.s3_region)
+        secrets_client = boto3.client("secretsmanager", region_name=settings.s3_region)
     if settings.pastell_secret_arn:
         payload = _read_secret(secrets_client, settings.pastell_secret_arn)
         if payload.get("user"):

@@ -19,7 +19,9 @@ ENVELOPE_VERSION = 1
 class CapturedFile(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    field: str = Field(description="Pastell form field (arrete, acte_tamponne, autre_document_attache, aractes…)")
+    field: str = Field(
+        description="Pastell form field (arrete, acte_tamponne, autre_document_attache, aractes…)"
+    )
     num: int = Field(ge=0, description="Index in the field's file array")
     name: str = Field(description="Original file name")
     sha256: str
@@ -39,6 +41,15 @@ class CaptureEnvelope(BaseModel):
     files: list[CapturedFile] = Field(default_factory=list)
     content_sha256: str = Field(
         description="sha256 over the canonical detail and the file digests: equal ⇒ nothing changed"
+    )
+    listing: dict[str, str] | None = Field(
+        default=None,
+        description="Pull: last_action, last_action_date, modification of the listing row when captured; "
+        "an equal row later means unchanged (no detail or file call)",
+    )
+    act_key: str | None = Field(
+        default=None,
+        description="Act identity (siren + numéro + date) indexed at _state/acts/{siren}/{act_key}",
     )
 
 

@@ -1,9 +1,158 @@
-"""`regate` subcommands: capture (registered by :mod:`regate.cli.main`)."""
+"""``regate capture`` (pull from the Pastell API) and ``regate ingest`` (push: Pastell depot ZIPs)."""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+CAPTURE_HELP = """
+Capture acknowledged acts from Pastell (API v2) into the raw bucket, as received.
+
+For each entity (`GET /entite`) and each flux of REGATE_PASTELL_FLUX, lists the documents that passed the
+préfecture acknowledgement (`etatTransit=acquiter-tdt`; flux of REGATE_PASTELL_FLUX_SANS_TDT at `termine`)
+since the last watermark minus REGATE_PASTELL_OVERLAP_SECONDS, then downloads the detail and files of new or
+changed documents (REGATE_PASTELL_CONCURRENCY at once) to `s3://$REGATE_RAW_BUCKET/pastell/{id_e}/{id_d}/`.
+An unchanged document costs no download and writes nothing.
+
+Credentials: REGATE_PASTELL_URL plus REGATE_PASTELL_TOKEN (Bearer, Pastell ≥ 4) or REGATE_PASTELL_USER /
+REGATE_PASTELL_PASSWORD (Basic). The account needs `<flux>:edition` (Pastell refuses details to read-only
+accounts).
+
+Examples:
+
+* `regate capture` — the nightly incremental run;
+* `regate capture --since 2024-01-01` — backfill (also re-checks old documents for corrections);
+* `regate capture --entite 12 --flux deliberations-studio --report run.json`.
+
+Exit code 1 when any document failed (see the report; failed documents are retried by the next run).
+"""
+
+INGEST_HELP = """
+Ingest Pastell depot ZIPs (`<id_d>.zip` = metadata.json + files, flux `ged-megalis-opendata`).
+
+Each argument is a local file (copied to `inbox/` first, kept as received) or an `s3://…/inbox/…zip` key of
+the raw bucket. Valid ZIPs are stored in the same raw layout as pulled documents; the same act pushed and
+pulled is one document; a replayed ZIP changes nothing. Invalid ZIPs go to `inbox-rejected/` with a
+`.reason.json` (code + message in French and English), never lost.
+
+Example: `regate ingest depot/*.zip --report ingest.json`. Exit code 1 when a ZIP was rejected.
+"""
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands to app (filled in by the owner of this stage)."""
+    """Attach ``capture`` and ``ingest`` to the ``regate`` app."""
+
+    @app.command("capture", help=CAPTURE_HELP)
+    def capture(
+        since: Annotated[
+            str | None,
+            typer.Option(help="Backfill from this date (YYYY-MM-DD or 'YYYY-MM-DD HH:MM:SS', included)"),
+        ] = None,
+        entite: Annotated[
+            list[str] | None, typer.Option("--entite", help="Only this Pastell id_e (repeatable)")
+        ] = None,
+        flux: Annotated[list[str] | None, typer.Option("--flux", help="Only this flux (repeatable)")] = None,
+        report: Annotated[Path | None, typer.Option(help="Write the run report (JSON) to this file")] = None,
+    ) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from regate.capture.pull import CaptureOptions, run_capture
+        from regate.capture.watermark import parse_pastell_timestamp
+        from regate.clock import SystemClock
+        from regate.pastell.client import PastellClient, PastellError, make_pastell_session
+        from regate.settings import get_settings
+        from regate.storage import ObjectStore, make_s3_client
+
+        console = Console(stderr=True)
+        if since:
+            try:
+                parse_pastell_timestamp(since)
+            except ValueError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--since") from exc
+        settings = get_settings()
+        clock = SystemClock()
+        try:
+            client = PastellClient.from_settings(settings, make_pastell_session(settings, clock))
+        except PastellError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+        store = ObjectStore(make_s3_client(settings), settings.raw_bucket)
+        options = CaptureOptions.from_settings(settings, since=since, entites=entite or (), flux=flux or ())
+        columns = (TextColumn("capture"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task("capture", total=0)
+
+            def progress(event: str, n: int) -> None:
+                if event == "total":
+                    bar.update(task, total=(bar.tasks[0].total or 0) + n)
+                else:
+                    bar.advance(task, n)
+
+            result = run_capture(client, store, clock, options, progress=progress)
+        _finish(result, report, console)
+
+    @app.command("ingest", help=INGEST_HELP)
+    def ingest(
+        zips: Annotated[list[str], typer.Argument(help="Local ZIP files or s3://bucket/inbox/….zip keys")],
+        report: Annotated[Path | None, typer.Option(help="Write the run report (JSON) to this file")] = None,
+    ) -> None:
+        from rich.console import Console
+        from rich.progress import track
+
+        from regate.capture.push import ingest_inbox_object, ingest_local_file, ingest_report
+        from regate.clock import SystemClock, utc_iso
+        from regate.settings import get_settings
+        from regate.storage import ObjectStore, make_s3_client
+
+        console = Console(stderr=True)
+        settings = get_settings()
+        clock = SystemClock()
+        store = ObjectStore(make_s3_client(settings), settings.raw_bucket)
+        started = utc_iso(clock.now())
+        results = []
+        for item in track(zips, description="ingest", console=console, transient=True, disable=len(zips) < 5):
+            if item.startswith("s3://"):
+                bucket, _, key = item[len("s3://") :].partition("/")
+                if bucket != settings.raw_bucket:
+                    console.print(
+                        f"[red]{item}: only the raw bucket's inbox ({settings.raw_bucket}) is read[/red]"
+                    )
+                    raise typer.Exit(2)
+                results.append(ingest_inbox_object(store, key, clock))
+            else:
+                if not Path(item).is_file():
+                    raise typer.BadParameter(f"{item}: no such file", param_hint="ZIPS")
+                results.append(ingest_local_file(store, item, clock))
+        _finish(ingest_report(results, clock, started), report, console)
+
+
+def _finish(result, report_path: Path | None, console) -> None:  # type: ignore[no-untyped-def]
+    """Print the summary, write the report file, exit 1 on errors."""
+    from regate.settings import get_settings
+    from regate.storage import ObjectStore, make_s3_client
+
+    settings = get_settings()
+    store = ObjectStore(make_s3_client(settings), settings.raw_bucket)
+    result.save(store)
+    if report_path is not None:
+        report_path.write_bytes(result.to_json_bytes())
+    summary = result.summary()
+    console.print(
+        " · ".join(f"{name}: {count}" for name, count in summary.items())
+        + (f"  (report: {report_path})" if report_path else "")
+    )
+    for error in result.errors[:20]:
+        console.print(
+            f"[red]✗ {error.id_e}/{error.id_d or '-'} {error.flux}: {error.reason} — {error.message}[/red]"
+        )
+    if len(result.errors) > 20:
+        console.print(f"[red]… and {len(result.errors) - 20} more errors (see the report)[/red]")
+    json.dump(summary, sys.stdout)
+    sys.stdout.write("\n")
+    if result.errors:
+        raise typer.Exit(1)

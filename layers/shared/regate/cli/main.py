@@ -23,7 +23,9 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-sim_app = typer.Typer(help="Local simulators of the outside services (Pastell, data.gouv.fr), for rehearsals.")
+sim_app = typer.Typer(
+    help="Local simulators of the outside services (Pastell, data.gouv.fr), for rehearsals."
+)
 app.add_typer(sim_app, name="sim")
 
 for module in (capture, normalize, validate, publish, serve, demo):

@@ -15,7 +15,9 @@ def register(sim_app: typer.Typer) -> None:
         host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
         seed: Annotated[
             Path | None,
-            typer.Option(help="Seed file (JSON: entities, documents, accounts); default: the embedded Breton seed"),
+            typer.Option(
+                help="Seed file (JSON: entities, documents, accounts); default: the embedded Breton seed"
+            ),
         ] = None,
         latency_ms: Annotated[int, typer.Option(help="Added latency per request, in milliseconds")] = 0,
     ) -> None:

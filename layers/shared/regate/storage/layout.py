@@ -61,7 +61,8 @@ def document_detail_key(id_e: str, id_d: str) -> str:
 
 
 def document_file_key(id_e: str, id_d: str, field: str, num: int, file_name: str) -> str:
-    return document_prefix(id_e, id_d) + f"files/{safe_segment(field, 'field')}/{int(num)}/{file_name_segment(file_name)}"
+    field = safe_segment(field, "field")
+    return document_prefix(id_e, id_d) + f"files/{field}/{int(num)}/{file_name_segment(file_name)}"
 
 
 def file_name_segment(file_name: str) -> str:
@@ -127,7 +128,7 @@ NATIONAL = "all"
 
 
 def record_key(siren: str, annee: int, id_e: str, id_d: str) -> str:
-    return f"{RECORDS_PREFIX}{safe_segment(siren, 'siren')}/{int(annee)}/{safe_segment(id_e)}.{safe_segment(id_d)}.json"
+    return f"{record_partition_prefix(siren, annee)}{safe_segment(id_e)}.{safe_segment(id_d)}.json"
 
 
 def record_partition_prefix(siren: str, annee: int) -> str:
@@ -158,7 +159,8 @@ def parse_partition_key(key: str) -> tuple[str, int] | None:
 
 
 def public_document_key(document_id: str, file_name: str) -> str:
-    return f"{PUBLIC_DOCUMENTS_PREFIX}{safe_segment(document_id, 'document id')}/{file_name_segment(file_name)}"
+    document_id = safe_segment(document_id, "document id")
+    return f"{PUBLIC_DOCUMENTS_PREFIX}{document_id}/{file_name_segment(file_name)}"
 
 
 def public_document_url(public_base_url: str, document_id: str) -> str:

@@ -1,0 +1,402 @@
+"""The resolver: every route of ``/v1`` on a powertools ``APIGatewayHttpResolver``.
+
+The same resolver runs in Lambda (:mod:`api_handler`) and locally (``regate serve`` through
+:mod:`regate.api.local_server`). Dependencies (stores, query layer, collectivité directory, settings)
+come in through :class:`ApiServices`, so tests build the app on moto with a fake directory.
+
+Every response carries an ``ETag`` derived from the data version it was computed from (see
+:mod:`regate.api.dataset`) plus the request, ``Cache-Control`` and CORS headers; ``If-None-Match``
+answers 304 before any Parquet is read when the listing says nothing changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+
+from regate.api import models, reports
+from regate.api.collectivites import CollectiviteDirectoryLike, EmptyDirectory, describe, load_directory
+from regate.api.dataset import PublicDataset, data_version
+from regate.api.errors import ApiError, invalid_value, not_found
+from regate.api.openapi import docs_page, openapi_document
+from regate.api.params import ApiParams, parse_params
+from regate.api.query import ActesQuery, Cursor, Filtres
+from regate.api.routes import ROUTES_BY_ID
+from regate.settings import Settings
+from regate.storage import layout
+from regate.storage.store import ObjectStore
+
+logger = logging.getLogger(__name__)
+
+DOCUMENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
+SIREN_PATH_RE = re.compile(r"^\d{9}$")
+YEAR_PATH_RE = re.compile(r"^\d{4}$")
+REPORTS = ("deliberations",)
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "ETag",
+}
+JSON = "application/json"
+
+
+@dataclass
+class ApiServices:
+    """Everything the routes need; built once per warm container."""
+
+    settings: Settings
+    curated: ObjectStore
+    raw: ObjectStore
+    query: ActesQuery
+    directory: CollectiviteDirectoryLike
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.public_base_url
+
+
+def build_services(
+    settings: Settings,
+    s3_client: Any | None = None,
+    directory: CollectiviteDirectoryLike | None = None,
+    list_ttl_seconds: float = 5.0,
+) -> ApiServices:
+    """Wire the API on real (or moto) S3; ``directory=None`` loads :mod:`regate.collectivites`."""
+    if s3_client is None:
+        from regate.storage.store import make_s3_client
+
+        s3_client = make_s3_client(settings)
+    curated = ObjectStore(s3_client, settings.curated_bucket)
+    raw = ObjectStore(s3_client, settings.raw_bucket)
+    dataset = PublicDataset(curated, settings.api_cache_dir, list_ttl_seconds=list_ttl_seconds)
+    if directory is None:
+        directory = load_directory(curated, settings)
+    return ApiServices(settings, curated, raw, ActesQuery(dataset), directory or EmptyDirectory())
+
+
+# ------------------------------------------------------------------------------------ helpers
+def _raw_params(app: APIGatewayHttpResolver) -> dict[str, list[str]]:
+    event = app.current_event
+    raw = event.get("rawQueryString")
+    if raw is not None:
+        return parse_qs(raw, keep_blank_values=True)
+    single = event.query_string_parameters or {}
+    return {k: [v] for k, v in single.items()}
+
+
+def _params(app: APIGatewayHttpResolver, model: type[ApiParams]) -> Any:
+    return parse_params(model, _raw_params(app))
+
+
+def _etag(version: str, app: APIGatewayHttpResolver) -> str:
+    event = app.current_event
+    seed = f"{version}\n{event.raw_path or event.path}\n{event.get('rawQueryString') or ''}"
+    return '"' + hashlib.sha256(seed.encode()).hexdigest()[:32] + '"'
+
+
+def _matches(app: APIGatewayHttpResolver, etag: str) -> bool:
+    header = app.current_event.get_header_value("if-none-match", case_sensitive=False) or ""
+    candidates = [c.strip().removeprefix("W/") for c in header.split(",")]
+    return "*" in candidates or etag in candidates
+
+
+def _base_headers(services: ApiServices, cacheable: bool = True) -> dict[str, str]:
+    cache = f"public, max-age={services.settings.api_cache_max_age_seconds}" if cacheable else "no-cache"
+    return {**CORS_HEADERS, "Cache-Control": cache}
+
+
+def not_modified_or(app: APIGatewayHttpResolver, services: ApiServices, version: str) -> Response | None:
+    """304 when the client already holds this version."""
+    etag = _etag(version, app)
+    if _matches(app, etag):
+        return Response(304, headers={**_base_headers(services), "ETag": etag}, body="")
+    return None
+
+
+def respond(
+    app: APIGatewayHttpResolver,
+    services: ApiServices,
+    version: str,
+    body: Any,
+    content_type: str = JSON,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    etag = _etag(version, app)
+    all_headers = {**_base_headers(services), "ETag": etag, **(headers or {})}
+    if _matches(app, etag):
+        return Response(304, headers=all_headers, body="")
+    if content_type == JSON or content_type.endswith("+json"):
+        body = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
+    return Response(200, content_type=content_type, body=body, headers=all_headers)
+
+
+def error_response(services: ApiServices | None, error: ApiError) -> Response:
+    body = json.dumps(error.body(), ensure_ascii=False)
+    headers = {
+        **CORS_HEADERS,
+        "Cache-Control": "no-cache",
+        "ETag": '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"',
+    }
+    return Response(error.status, content_type=JSON, body=body, headers=headers)
+
+
+def _freshness(store: ObjectStore, stage: str) -> tuple[str | None, bool]:
+    """``finished_at`` of a stage's last run report; ``ok=False`` when the report is unreadable."""
+    try:
+        report = store.get_json(layout.run_report_key(stage))
+    except (ValueError, UnicodeDecodeError):
+        return None, False
+    if report is None:
+        return None, True
+    if not isinstance(report, dict) or not isinstance(report.get("finished_at"), str | None):
+        return None, False
+    return report.get("finished_at"), True
+
+
+# ------------------------------------------------------------------------------------- the app
+def create_app(services: ApiServices) -> APIGatewayHttpResolver:
+    """A resolver bound to ``services`` (one per thread in ``regate serve``: resolvers keep request state)."""
+    app = APIGatewayHttpResolver(
+        cors=CORSConfig(
+            allow_origin="*", expose_headers=["ETag"], allow_headers=["If-None-Match"], max_age=600
+        )
+    )
+    s = services
+
+    @app.exception_handler(ApiError)
+    def _api_error(error: ApiError) -> Response:
+        return error_response(s, error)
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response:
+        return error_response(s, not_found("Ressource introuvable. La liste des routes est sur /v1/docs."))
+
+    @app.exception_handler(Exception)
+    def _crash(error: Exception) -> Response:
+        logger.exception("Erreur interne")
+        return error_response(s, ApiError(500, "Erreur interne du service ; réessayez plus tard."))
+
+    @app.get(ROUTES_BY_ID["health"].resolver_path)
+    def health() -> Response:
+        _params(app, ROUTES_BY_ID["health"].params)
+        snapshot = s.query.dataset.snapshot()
+        capture, capture_ok = _freshness(s.raw, "capture")
+        publish, publish_ok = _freshness(s.curated, "publish")
+        version = data_version(snapshot.partitions, str(capture), str(publish))
+        body = models.Freshness(
+            status="ok" if capture_ok and publish_ok else "degrade",
+            derniere_capture=capture,
+            derniere_publication=publish,
+            partitions=len(snapshot.partitions),
+            version=version,
+        )
+        return respond(app, s, version, body.model_dump(mode="json"))
+
+    @app.get(ROUTES_BY_ID["openapi"].resolver_path)
+    def openapi() -> Response:
+        _params(app, ROUTES_BY_ID["openapi"].params)
+        document = openapi_document(s.base_url)
+        return respond(app, s, _static_version(document), document)
+
+    @app.get(ROUTES_BY_ID["docs"].resolver_path)
+    def docs() -> Response:
+        _params(app, ROUTES_BY_ID["docs"].params)
+        document = openapi_document(s.base_url)
+        return respond(app, s, _static_version(document), docs_page(document), "text/html; charset=utf-8")
+
+    @app.get(ROUTES_BY_ID["deliberations"].resolver_path)
+    def deliberations() -> Response:
+        params = _params(app, ROUTES_BY_ID["deliberations"].params)
+        filtres = Filtres.from_params(params, natures=(1,))
+        limit = params.limit if params.limit is not None else s.settings.api_default_limit
+        if limit > s.settings.api_max_limit:
+            raise invalid_value("limit", f"valeur trop grande (maximum {s.settings.api_max_limit})")
+        cursor = Cursor.decode(params.cursor, params.sort, filtres) if params.cursor else None
+        early = not_modified_or(app, s, s.query.version(filtres))
+        if early is not None:
+            return early
+        if params.format in {"csv", "parquet"}:
+            body, version = s.query.export(filtres, params.sort, params.format)
+            name = f"deliberations.{params.format}"
+            if params.format == "csv":
+                return respond(
+                    app,
+                    s,
+                    version,
+                    body.decode(),
+                    "text/csv; charset=utf-8",
+                    {"Content-Disposition": f'attachment; filename="{name}"'},
+                )
+            return respond(
+                app,
+                s,
+                version,
+                body,
+                "application/vnd.apache.parquet",
+                {"Content-Disposition": f'attachment; filename="{name}"'},
+            )
+        page = s.query.page(filtres, params.sort, limit, cursor, params.fields)
+        for row in page.rows:
+            if "annexes" in row:
+                for annexe in row["annexes"]:
+                    annexe["url"] = layout.public_document_url(s.base_url, annexe["document_id"])
+        next_url = None
+        if page.next_cursor:
+            query = {k: v for k, v in _raw_params(app).items() if k != "cursor"}
+            query["cursor"] = [page.next_cursor]
+            next_url = f"{s.base_url}/v1/deliberations?{urlencode(query, doseq=True)}"
+        body = models.DeliberationsPage(data=page.rows, total=page.total, next=next_url)
+        return respond(app, s, page.version, body.model_dump(mode="json"))
+
+    @app.get(ROUTES_BY_ID["deliberations_scdl"].resolver_path)
+    def deliberations_scdl(siren: str, annee: str) -> Response:
+        _params(app, ROUTES_BY_ID["deliberations_scdl"].params)
+        if not SIREN_PATH_RE.match(siren):
+            raise invalid_value("siren", "SIREN attendu (9 chiffres)")
+        if not YEAR_PATH_RE.match(annee):
+            raise invalid_value("annee", "année sur 4 chiffres attendue")
+        found = s.curated.get_with_etag(layout.scdl_deliberations_key(siren, int(annee)))
+        if found is None:
+            raise not_found(f"Aucun fichier SCDL publié pour la collectivité {siren} en {annee}.")
+        body, etag = found
+        return respond(
+            app,
+            s,
+            etag,
+            body.decode("utf-8"),
+            "text/csv; charset=utf-8",
+            {"Content-Disposition": f'attachment; filename="{siren}-{annee}.csv"'},
+        )
+
+    @app.get(ROUTES_BY_ID["collectivites"].resolver_path)
+    def collectivites() -> Response:
+        params = _params(app, ROUTES_BY_ID["collectivites"].params)
+        filtres = Filtres(sirens=tuple(sorted(params.siren)))
+        early = not_modified_or(app, s, s.query.version(filtres))
+        if early is not None:
+            return early
+        summary = s.query.summary(filtres)
+        data = reports.collectivites(summary.rows, s.directory, s.base_url, dep=params.dep)
+        body = models.Collectivites(data=data, total=len(data))
+        return respond(app, s, summary.version, body.model_dump(mode="json"))
+
+    @app.get(ROUTES_BY_ID["collectivites_geojson"].resolver_path)
+    def collectivites_geojson() -> Response:
+        params = _params(app, ROUTES_BY_ID["collectivites_geojson"].params)
+        filtres = Filtres(sirens=tuple(sorted(params.siren)), annee=params.annee)
+        early = not_modified_or(app, s, s.query.version(filtres))
+        if early is not None:
+            return early
+        summary = s.query.summary(filtres)
+        latest = s.query.latest(Filtres(sirens=filtres.sirens, annee=params.annee, natures=(1,)), 5)
+        for row in latest:
+            if not row.get("delib_url"):
+                row["delib_url"] = None
+        body = reports.feature_collection(summary.rows, latest, s.directory, s.base_url, dep=params.dep)
+        return respond(app, s, summary.version, body, "application/geo+json")
+
+    @app.get(ROUTES_BY_ID["stats"].resolver_path)
+    def stats() -> Response:
+        params = _params(app, ROUTES_BY_ID["stats"].params)
+        if params.nature is not None:
+            natures: tuple[int, ...] = (params.nature,)
+        else:
+            natures = () if params.group == "nature" else (1,)
+        filtres = Filtres.from_params(params, natures=natures)
+        early = not_modified_or(app, s, s.query.version(filtres))
+        if early is not None:
+            return early
+        result = s.query.stats(filtres, params.group)
+        body = models.Stats(group=params.group, data=result.rows, total=sum(r["nombre"] for r in result.rows))
+        return respond(app, s, result.version, body.model_dump(mode="json"))
+
+    @app.get(ROUTES_BY_ID["mreport"].resolver_path)
+    def mreport(report: str) -> Response:
+        params = _params(app, ROUTES_BY_ID["mreport"].params)
+        if report not in REPORTS:
+            raise not_found(
+                f"Rapport mReport inconnu : {report[:40]}. Rapports disponibles : {', '.join(REPORTS)}."
+            )
+        filtres = Filtres(sirens=(params.dataid,) if params.dataid else ())
+        early = not_modified_or(app, s, s.query.version(filtres))
+        if early is not None:
+            return early
+        summary = s.query.summary(filtres)
+        if params.dataid is None:
+            names: dict[str, str] = {}
+            for row in sorted(summary.rows, key=lambda r: r["derniere"]):
+                names[row["siren"]] = row["nom"]
+            rows = reports.mreport_entities(
+                (siren, describe(s.directory, siren, nom)["nom"]) for siren, nom in sorted(names.items())
+            )
+        elif not summary.rows:
+            rows = []
+        else:
+            siren = params.dataid
+            delib = Filtres(sirens=(siren,), natures=(1,))
+            latest_row = max(summary.rows, key=lambda r: r["derniere"])
+            info = describe(s.directory, siren, latest_row["nom"])
+            rows = reports.mreport_deliberations(
+                siren,
+                info["nom"],
+                summary.rows,
+                s.query.grouped_counts(delib, "strftime(delib_date, '%Y-%m')"),
+                s.query.grouped_counts(delib, "coalesce(split_part(delib_matiere_code, '.', 1), '')"),
+                s.query.latest(delib, 10, by_year=False),
+                info["point"],
+                s.base_url,
+            )
+        if params.format == "csv":
+            return respond(
+                app, s, summary.version, reports.mreport_csv(rows).decode(), "text/csv; charset=utf-8"
+            )
+        return respond(app, s, summary.version, {"data": rows})
+
+    @app.get(ROUTES_BY_ID["document"].resolver_path)
+    def document(id: str) -> Response:
+        _params(app, ROUTES_BY_ID["document"].params)
+        missing = not_found("Document introuvable ou non publié.")
+        if not DOCUMENT_ID_RE.match(id):
+            raise missing
+        if not s.query.document_is_public(id):
+            raise missing
+        prefix = layout.public_document_key(id, "x")[:-1]
+        keys = sorted(s.curated.list_keys(prefix))
+        if not keys:
+            raise missing
+        url = s.curated.client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": s.curated.bucket, "Key": keys[0]},
+            ExpiresIn=s.settings.api_presign_seconds,
+        )
+        headers = {
+            **CORS_HEADERS,
+            "Location": url,
+            "Cache-Control": "private, no-store",
+            "ETag": '"' + hashlib.sha256(keys[0].encode()).hexdigest()[:32] + '"',
+        }
+        return Response(302, headers=headers, body="")
+
+    def catalog(suffix: str) -> Response:
+        _params(app, ROUTES_BY_ID[f"catalog_{suffix}"].params)
+        key, content_type = reports.catalog_keys()[suffix]
+        found = s.curated.get_with_etag(key)
+        if found is None:
+            raise not_found("Le catalogue n'a pas encore été publié (aucune publication effectuée).")
+        body, etag = found
+        return respond(app, s, etag, body.decode("utf-8"), content_type)
+
+    app.get(ROUTES_BY_ID["catalog_jsonld"].resolver_path)(lambda: catalog("jsonld"))
+    app.get(ROUTES_BY_ID["catalog_csv"].resolver_path)(lambda: catalog("csv"))
+    return app
+
+
+def _static_version(document: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:32]

@@ -1,0 +1,474 @@
+"""DuckDB queries over the locally cached public partitions.
+
+Every user value is a bound parameter (``?``); the only text put into SQL comes from fixed tables in this
+module (column names, sort directions). One DuckDB connection per warm container; each query uses its
+own cursor so ``regate serve`` threads do not share state. ``duckdb`` is imported on first use to keep
+the Lambda cold start small.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import threading
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from regate.api.dataset import Partition, PartitionChanged, PublicDataset, data_version
+from regate.api.errors import invalid_value
+from regate.api.params import DELIBERATION_FIELDS
+
+#: SCDL délibérations 2.1.5 columns, in order, with the Parquet column each comes from.
+SCDL_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("COLL_NOM", "coll_nom"),
+    ("COLL_SIRET", "coll_siret"),
+    ("DELIB_ID", "delib_id"),
+    ("DELIB_DATE", "delib_date"),
+    ("DELIB_MATIERE_CODE", "delib_matiere_code"),
+    ("DELIB_MATIERE_NOM", "delib_matiere_nom"),
+    ("DELIB_OBJET", "delib_objet"),
+    ("BUDGET_ANNEE", "budget_annee"),
+    ("BUDGET_NOM", "budget_nom"),
+    ("PREF_ID", "pref_id"),
+    ("PREF_DATE", "pref_date"),
+    ("VOTE_EFFECTIF", "vote_effectif"),
+    ("VOTE_REEL", "vote_reel"),
+    ("VOTE_POUR", "vote_pour"),
+    ("VOTE_CONTRE", "vote_contre"),
+    ("VOTE_ABSTENTION", "vote_abstention"),
+    ("DELIB_URL", "delib_url"),
+)
+
+#: Sort keys → (column, DuckDB type used to re-bind the cursor value).
+SORT_COLUMNS: dict[str, tuple[str, str]] = {
+    "delib_date": ("delib_date", "DATE"),
+    "siren": ("siren", "VARCHAR"),
+    "delib_id": ("delib_id", "VARCHAR"),
+    "acte_id": ("acte_id", "VARCHAR"),
+}
+
+STATS_GROUPS: dict[str, tuple[str, str]] = {
+    "matiere": ("coalesce(delib_matiere_code, '')", "min(delib_matiere_nom)"),
+    "annee": ("CAST(annee AS VARCHAR)", "NULL"),
+    "mois": ("strftime(delib_date, '%Y-%m')", "NULL"),
+    "nature": ("CAST(nature AS VARCHAR)", "min(nature_libelle)"),
+    "collectivite": ("siren", "arg_max(coll_nom, delib_date)"),
+}
+
+# Words too common in French objets to narrow a search; ignored unless the query has nothing else.
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "au",
+        "aux",
+        "d",
+        "de",
+        "des",
+        "du",
+        "en",
+        "et",
+        "l",
+        "la",
+        "le",
+        "les",
+        "par",
+        "pour",
+        "sur",
+        "un",
+        "une",
+    ]
+)
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def fold(text: str) -> str:
+    """Case and accent folding, the Python twin of DuckDB ``strip_accents(lower(x))``."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def search_tokens(q: str) -> list[str]:
+    """Tokens of a full-text query (folded); AND-matched against the folded objet."""
+    tokens = [t for t in _TOKEN.findall(fold(q)) if t]
+    meaningful = [t for t in tokens if t not in _STOPWORDS]
+    return list(dict.fromkeys(meaningful or tokens))[:20]
+
+
+@dataclass(frozen=True)
+class Filtres:
+    """Filters resolved from request parameters; ``natures`` empty = every public nature."""
+
+    sirens: tuple[str, ...] = ()
+    annee: int | None = None
+    date_min: date | None = None
+    date_max: date | None = None
+    matiere: str | None = None
+    tokens: tuple[str, ...] = ()
+    publie: bool | None = None
+    natures: tuple[int, ...] = ()
+
+    @classmethod
+    def from_params(cls, params: Any, natures: tuple[int, ...] = ()) -> Filtres:
+        return cls(
+            sirens=tuple(sorted(params.siren)),
+            annee=params.annee,
+            date_min=params.date_min,
+            date_max=params.date_max,
+            matiere=params.matiere,
+            tokens=tuple(search_tokens(params.q)) if params.q else (),
+            publie=params.publie,
+            natures=natures,
+        )
+
+    def fingerprint(self) -> str:
+        """Hash binding a cursor to the filters it was issued for."""
+        payload = json.dumps(
+            [
+                self.sirens,
+                self.annee,
+                str(self.date_min),
+                str(self.date_max),
+                self.matiere,
+                self.tokens,
+                self.publie,
+                self.natures,
+            ],
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def partitions(self, dataset_partitions: list[Partition]) -> list[Partition]:
+        """Partition pruning on siren and year (from ``annee`` or the date bounds)."""
+        low = self.date_min.year if self.date_min else None
+        high = self.date_max.year if self.date_max else None
+        selected = []
+        for p in dataset_partitions:
+            if self.sirens and p.siren not in self.sirens:
+                continue
+            if self.annee is not None and p.annee != self.annee:
+                continue
+            if (low is not None and p.annee < low) or (high is not None and p.annee > high):
+                continue
+            selected.append(p)
+        return selected
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        if self.natures:
+            clauses.append(f"nature IN ({', '.join('?' for _ in self.natures)})")
+            args.extend(self.natures)
+        if self.sirens:
+            clauses.append(f"siren IN ({', '.join('?' for _ in self.sirens)})")
+            args.extend(self.sirens)
+        if self.annee is not None:
+            clauses.append("annee = ?")
+            args.append(self.annee)
+        if self.date_min is not None:
+            clauses.append("delib_date >= ?")
+            args.append(self.date_min)
+        if self.date_max is not None:
+            clauses.append("delib_date <= ?")
+            args.append(self.date_max)
+        if self.matiere:
+            clauses.append("(delib_matiere_code = ? OR starts_with(delib_matiere_code, ?))")
+            args.extend([self.matiere, self.matiere + "."])
+        for token in self.tokens:
+            clauses.append("contains(strip_accents(lower(delib_objet)), ?)")
+            args.append(token)
+        if self.publie is not None:
+            clauses.append("documents_publics = ?")
+            args.append(self.publie)
+        return (" AND ".join(clauses) or "TRUE"), args
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Keyset position: the last row's sort value and acte_id, bound to one sort and one filter set."""
+
+    sort: str
+    value: Any
+    acte_id: str
+    fingerprint: str
+
+    def encode(self) -> str:
+        value = self.value.isoformat() if isinstance(self.value, date) else self.value
+        raw = json.dumps(
+            {"s": self.sort, "v": value, "i": self.acte_id, "f": self.fingerprint}, ensure_ascii=False
+        )
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str, sort: str, filtres: Filtres) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            payload = json.loads(raw)
+            cursor = cls(str(payload["s"]), payload["v"], str(payload["i"]), str(payload["f"]))
+            if SORT_COLUMNS[cursor.sort.lstrip("-")][1] == "DATE":
+                cursor = cls(
+                    cursor.sort, date.fromisoformat(str(cursor.value)), cursor.acte_id, cursor.fingerprint
+                )
+            elif not isinstance(cursor.value, str):
+                raise ValueError("type")
+        except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
+            raise invalid_value("cursor", "curseur illisible ; reprenez depuis la première page") from None
+        if cursor.sort != sort or cursor.fingerprint != filtres.fingerprint():
+            raise invalid_value("cursor", "ce curseur a été émis pour d'autres filtres ou un autre tri")
+        return cursor
+
+
+@dataclass
+class Page:
+    rows: list[dict[str, Any]]
+    total: int
+    next_cursor: str | None
+    version: str
+
+
+@dataclass
+class QueryResult:
+    """Rows plus the data version they were computed from."""
+
+    rows: list[dict[str, Any]]
+    version: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ActesQuery:
+    """The query layer: partition selection, local files, DuckDB."""
+
+    def __init__(self, dataset: PublicDataset) -> None:
+        self.dataset = dataset
+        self._conn: Any = None
+        self._lock = threading.Lock()
+
+    # --------------------------------------------------------------------------- plumbing
+    def _cursor(self) -> Any:
+        with self._lock:
+            if self._conn is None:
+                import duckdb
+
+                self._conn = duckdb.connect(":memory:")
+                self._conn.execute("SET enable_object_cache = true")
+            return self._conn.cursor()
+
+    def _files(self, filtres: Filtres, sirens_only: tuple[str, ...] | None = None) -> tuple[list[str], str]:
+        """Local files a filter needs and their data version (one retry if an object changed meanwhile)."""
+        for attempt in (0, 1):
+            snapshot = self.dataset.snapshot(refresh=attempt == 1)
+            partitions = filtres.partitions(list(snapshot.partitions))
+            if sirens_only is not None:
+                partitions = [p for p in partitions if p.siren in sirens_only]
+            try:
+                return self.dataset.local_files(partitions), data_version(partitions)
+            except PartitionChanged:
+                if attempt == 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def version(self, filtres: Filtres) -> str:
+        """Data version of a filter without downloading anything (cheap ETag pre-check)."""
+        return data_version(filtres.partitions(list(self.dataset.snapshot().partitions)))
+
+    def _fetch(self, sql: str, args: list[Any], files: list[str]) -> list[dict[str, Any]]:
+        if not files:
+            return []
+        cur = self._cursor()
+        try:
+            result = cur.execute(sql, [files, *args])
+            names = [d[0] for d in result.description]
+            return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+        finally:
+            cur.close()
+
+    # ------------------------------------------------------------------------ deliberations
+    def page(self, filtres: Filtres, sort: str, limit: int, cursor: Cursor | None, fields: list[str]) -> Page:
+        """One keyset page (stable under inserts: the position is a value, not an offset)."""
+        files, version = self._files(filtres)
+        where, args = filtres.where()
+        total_rows = self._fetch(
+            f"SELECT count(*) AS n FROM read_parquet(?, hive_partitioning=false) WHERE {where}", args, files
+        )
+        total = int(total_rows[0]["n"]) if total_rows else 0
+        column, kind = SORT_COLUMNS[sort.lstrip("-")]
+        direction = "DESC" if sort.startswith("-") else "ASC"
+        op = "<" if direction == "DESC" else ">"
+        keyset = ""
+        keyset_args: list[Any] = []
+        if cursor is not None:
+            keyset = (
+                f" AND ({column} {op} CAST(? AS {kind}) OR ({column} = CAST(? AS {kind}) AND acte_id {op} ?))"
+            )
+            keyset_args = [cursor.value, cursor.value, cursor.acte_id]
+        wanted = fields or list(DELIBERATION_FIELDS)
+        columns = sorted(set(wanted) | {column, "acte_id", "documents_publics", "document_id", "annexes"})
+        sql = (
+            f"SELECT {', '.join(columns)} FROM read_parquet(?, hive_partitioning=false) "
+            f"WHERE {where}{keyset} ORDER BY {column} {direction}, acte_id {direction} LIMIT ?"
+        )
+        rows = self._fetch(sql, [*args, *keyset_args, limit + 1], files)
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            last = rows[-1]
+            next_cursor = Cursor(sort, last[column], last["acte_id"], filtres.fingerprint()).encode()
+        return Page([public_row(r, wanted) for r in rows], total, next_cursor, version)
+
+    def export(self, filtres: Filtres, sort: str, fmt: str) -> tuple[bytes, str]:
+        """The whole filtered set as SCDL CSV or Parquet (public columns), plus its data version."""
+        files, version = self._files(filtres)
+        column, _ = SORT_COLUMNS[sort.lstrip("-")]
+        direction = "DESC" if sort.startswith("-") else "ASC"
+        if fmt == "csv":
+            select = ", ".join(f"{src} AS {name}" for name, src in SCDL_COLUMNS)
+            empty_header = (",".join(name for name, _ in SCDL_COLUMNS) + "\n").encode()
+        else:
+            select = ", ".join(c for c in DELIBERATION_FIELDS if c != "annexes") + ", annexes"
+            empty_header = b""
+        if not files:
+            return (empty_header if fmt == "csv" else _empty_parquet()), version
+        where, args = filtres.where()
+        self.dataset.cache_dir.mkdir(parents=True, exist_ok=True)
+        out = Path(self.dataset.cache_dir) / f".export-{uuid.uuid4().hex}.{fmt}"
+        options = (
+            "FORMAT csv, HEADER true, DELIMITER ','" if fmt == "csv" else "FORMAT parquet, COMPRESSION zstd"
+        )
+        order = f"ORDER BY {column} {direction}, acte_id {direction}"
+        cur = self._cursor()
+        try:
+            cur.execute(
+                f"COPY (SELECT {select} FROM read_parquet(?, hive_partitioning=false) WHERE {where} {order}) "
+                f"TO '{out}' ({options})",
+                [files, *args],
+            )
+            return out.read_bytes(), version
+        finally:
+            cur.close()
+            out.unlink(missing_ok=True)
+
+    # ------------------------------------------------------------------------------ stats
+    def stats(self, filtres: Filtres, group: str) -> QueryResult:
+        files, version = self._files(filtres)
+        key_sql, label_sql = STATS_GROUPS[group]
+        where, args = filtres.where()
+        rows = self._fetch(
+            f"SELECT {key_sql} AS cle, {label_sql} AS libelle, count(*) AS nombre "
+            f"FROM read_parquet(?, hive_partitioning=false) WHERE {where} GROUP BY 1 ORDER BY 1",
+            args,
+            files,
+        )
+        return QueryResult(
+            [{"cle": r["cle"], "libelle": r["libelle"], "nombre": int(r["nombre"])} for r in rows], version
+        )
+
+    # ------------------------------------------------------------------------ collectivités
+    def summary(self, filtres: Filtres) -> QueryResult:
+        """Counts per (siren, annee, nature) with the latest name/SIRET/date: feeds collectivités and maps."""
+        files, version = self._files(filtres)
+        where, args = filtres.where()
+        rows = self._fetch(
+            "SELECT siren, annee, nature, count(*) AS nombre, "
+            "count(*) FILTER (WHERE documents_publics) AS nombre_documents, max(delib_date) AS derniere, "
+            "arg_max(coll_nom, delib_date) AS nom, arg_max(coll_siret, delib_date) AS siret "
+            f"FROM read_parquet(?, hive_partitioning=false) WHERE {where} "
+            "GROUP BY ALL ORDER BY siren, annee, nature",
+            args,
+            files,
+        )
+        return QueryResult(rows, version)
+
+    def latest(self, filtres: Filtres, per_group: int, by_year: bool = True) -> list[dict[str, Any]]:
+        """The ``per_group`` most recent acts per collectivité (and year)."""
+        files, _ = self._files(filtres)
+        where, args = filtres.where()
+        partition = "siren, annee" if by_year else "siren"
+        return [
+            public_row(r, list(DELIBERATION_FIELDS))
+            for r in self._fetch(
+                f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY {partition} "
+                "ORDER BY delib_date DESC, acte_id DESC) AS rang "
+                f"FROM read_parquet(?, hive_partitioning=false) WHERE {where}) WHERE rang <= ? "
+                "ORDER BY siren, annee, rang",
+                [*args, per_group],
+                files,
+            )
+        ]
+
+    def grouped_counts(self, filtres: Filtres, key_sql: str) -> list[dict[str, Any]]:
+        """Counts by a fixed expression from :data:`STATS_GROUPS` or this module (never user text)."""
+        files, _ = self._files(filtres)
+        where, args = filtres.where()
+        return self._fetch(
+            f"SELECT {key_sql} AS cle, count(*) AS nombre FROM read_parquet(?, hive_partitioning=false) "
+            f"WHERE {where} GROUP BY 1 ORDER BY 1",
+            args,
+            files,
+        )
+
+    # ------------------------------------------------------------------------------ documents
+    def document_is_public(self, document_id: str) -> bool:
+        """True only when a public row lists this id as its main document or an annex, documents published."""
+        files, _ = self._files(Filtres())
+        rows = self._fetch(
+            "SELECT count(*) AS n FROM read_parquet(?, hive_partitioning=false) WHERE documents_publics AND "
+            "(document_id = ? OR (annexes IS NOT NULL AND json_valid(annexes) AND "
+            "list_contains(json_extract_string(annexes, '$[*].document_id'), ?)))",
+            [document_id, document_id],
+            files,
+        )
+        return bool(rows and rows[0]["n"])
+
+
+def _empty_parquet() -> bytes:
+    """A valid Parquet file with the public columns and no row (nothing matched)."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    from regate.storage.datasets import PUBLIC_ACTES_SCHEMA
+
+    table = PUBLIC_ACTES_SCHEMA.empty_table().select(
+        [*(c for c in DELIBERATION_FIELDS if c != "annexes"), "annexes"]
+    )
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return buffer.getvalue()
+
+
+def public_row(row: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    """JSON view of a row: ISO dates, parsed annexes; documents hidden unless published."""
+    published = bool(row.get("documents_publics"))
+    out: dict[str, Any] = {}
+    for name in fields:
+        value = row.get(name)
+        if name == "delib_url" and not published:
+            value = None
+        elif name == "annexes":
+            value = _annexes(value) if published else []
+        elif isinstance(value, date):
+            value = value.isoformat()
+        out[name] = value
+    return out
+
+
+def _annexes(raw: Any) -> list[dict[str, Any]]:
+    if not raw:
+        return []
+    try:
+        items = json.loads(raw)
+    except (TypeError, ValueError):
+        return []
+    if not isinstance(items, list):
+        return []
+    return [
+        {"document_id": str(i["document_id"]), "nom": str(i.get("nom") or "")}
+        for i in items
+        if isinstance(i, dict) and i.get("document_id")
+    ]

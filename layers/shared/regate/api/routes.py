@@ -1,0 +1,175 @@
+"""The route table: one place naming every route, its parameters and its response.
+
+Both the resolver (:mod:`regate.api.app`) and the OpenAPI document (:mod:`regate.api.openapi`) read it,
+so the published contract cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from regate.api import models
+from regate.api.params import (
+    ApiParams,
+    CollectivitesParams,
+    DeliberationsParams,
+    GeojsonParams,
+    MreportParams,
+    NoParams,
+    StatsParams,
+)
+
+
+@dataclass(frozen=True)
+class PathParam:
+    name: str
+    description: str
+    pattern: str
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    path: str  # OpenAPI style: /v1/deliberations/{siren}/{annee}.csv
+    operation_id: str
+    summary: str
+    description: str
+    params: type[ApiParams]
+    response: type[BaseModel] | None
+    content_types: tuple[str, ...] = ("application/json",)
+    path_params: tuple[PathParam, ...] = ()
+    statuses: tuple[int, ...] = (200, 304, 400, 404, 422)
+    tags: tuple[str, ...] = field(default=("données",))
+
+    @property
+    def resolver_path(self) -> str:
+        """powertools syntax (``<name>``)."""
+        path = self.path
+        for p in self.path_params:
+            path = path.replace("{" + p.name + "}", f"<{p.name}>")
+        return path
+
+
+SIREN = PathParam("siren", "SIREN de la collectivité (9 chiffres)", r"^\d{9}$")
+
+ROUTES: tuple[RouteSpec, ...] = (
+    RouteSpec(
+        "/v1/health",
+        "health",
+        "État et fraîcheur des données",
+        "Dernière capture, dernière publication, nombre de partitions publiques.",
+        NoParams,
+        models.Freshness,
+        tags=("service",),
+    ),
+    RouteSpec(
+        "/v1/openapi.json",
+        "openapi",
+        "Ce document OpenAPI 3.1",
+        "Généré depuis le code.",
+        NoParams,
+        None,
+        tags=("service",),
+    ),
+    RouteSpec(
+        "/v1/docs",
+        "docs",
+        "Documentation lisible",
+        "Page HTML générée depuis le document OpenAPI.",
+        NoParams,
+        None,
+        content_types=("text/html",),
+        tags=("service",),
+    ),
+    RouteSpec(
+        "/v1/deliberations",
+        "deliberations",
+        "Recherche de délibérations",
+        "Délibérations (nature 1) publiques. Pagination par curseur (stable malgré les ajouts) ; "
+        "`format=csv` renvoie tout l'ensemble filtré au format SCDL, `format=parquet` en Parquet.",
+        DeliberationsParams,
+        models.DeliberationsPage,
+        content_types=("application/json", "text/csv", "application/vnd.apache.parquet"),
+    ),
+    RouteSpec(
+        "/v1/deliberations/{siren}/{annee}.csv",
+        "deliberations_scdl",
+        "Fichier SCDL publié",
+        "Le fichier SCDL délibérations d'une collectivité et d'une année, octet pour octet tel que publié.",
+        NoParams,
+        None,
+        content_types=("text/csv",),
+        path_params=(SIREN, PathParam("annee", "Année (4 chiffres)", r"^\d{4}$")),
+    ),
+    RouteSpec(
+        "/v1/collectivites",
+        "collectivites",
+        "Collectivités publiant des actes",
+        "Nature, code INSEE, comptes par année, date de la dernière délibération, URL utiles.",
+        CollectivitesParams,
+        models.Collectivites,
+    ),
+    RouteSpec(
+        "/v1/collectivites.geojson",
+        "collectivites_geojson",
+        "Carte des collectivités (GeoJSON)",
+        "FeatureCollection RFC 7946 (points EPSG:4326), propriétés des cartes de référence "
+        "(`deliberation_publie`, `nb_delib_publie`, `url_actes`…), pour une couche mViewer `geojson`.",
+        GeojsonParams,
+        None,
+        content_types=("application/geo+json",),
+    ),
+    RouteSpec(
+        "/v1/stats",
+        "stats",
+        "Statistiques",
+        "Comptes par matière, année, mois, nature ou collectivité.",
+        StatsParams,
+        models.Stats,
+    ),
+    RouteSpec(
+        "/v1/mreport/{report}",
+        "mreport",
+        "Lignes mReport",
+        "Lignes `{dataid, dataviz, dataset, order, label, data}` (chaînes uniquement, triées) ; "
+        "sans `dataid` : une ligne par collectivité. Rapport disponible : `deliberations`.",
+        MreportParams,
+        models.Mreport,
+        content_types=("application/json", "text/csv"),
+        path_params=(PathParam("report", "Nom du rapport", r"^[a-z_]{1,40}$"),),
+    ),
+    RouteSpec(
+        "/v1/documents/{id}",
+        "document",
+        "Document publié",
+        "Redirection (302) vers une URL présignée de courte durée ; 404 si le document n'est pas publié.",
+        NoParams,
+        None,
+        content_types=(),
+        statuses=(302, 400, 404),
+        path_params=(PathParam("id", "Identifiant du document", r"^[A-Za-z0-9_-]{8,128}$"),),
+    ),
+    RouteSpec(
+        "/v1/catalog.jsonld",
+        "catalog_jsonld",
+        "Catalogue DCAT-AP",
+        "Catalogue DCAT-AP (JSON-LD).",
+        NoParams,
+        None,
+        content_types=("application/ld+json",),
+        tags=("catalogue",),
+    ),
+    RouteSpec(
+        "/v1/catalog.csv",
+        "catalog_csv",
+        "Catalogue SCDL",
+        "Catalogue au format SCDL catalogue 0.1.3.",
+        NoParams,
+        None,
+        content_types=("text/csv",),
+        tags=("catalogue",),
+    ),
+)
+
+ROUTES_BY_ID = {r.operation_id: r for r in ROUTES}

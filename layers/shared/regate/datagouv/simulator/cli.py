@@ -1,0 +1,51 @@
+"""``regate sim datagouv``: serve the data.gouv.fr simulator until Ctrl-C, optionally persisting its state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from regate.datagouv.simulator.app import DatagouvSimulator, SimulatorServer
+from regate.datagouv.simulator.portal import DEMO_USER, StateError
+
+
+def load_simulator(api_key: str, state: Path | None) -> DatagouvSimulator:
+    """A simulator accepting ``api_key`` (user ``regate``), resumed from ``state`` when that file exists."""
+    keys = {api_key: DEMO_USER}
+    if state is not None and state.exists():
+        try:
+            return DatagouvSimulator.from_state_json(state.read_bytes(), keys)
+        except StateError as exc:
+            raise SystemExit(f"cannot load {state}: {exc}") from exc
+    return DatagouvSimulator(keys)
+
+
+def save_state(sim: DatagouvSimulator, state: Path) -> None:
+    """Write atomically (temp file + rename): an interrupted save never leaves half a state file."""
+    state.parent.mkdir(parents=True, exist_ok=True)
+    tmp = state.with_name(state.name + ".tmp")
+    tmp.write_text(sim.state_json(), encoding="utf-8")
+    tmp.replace(state)
+
+
+def run(host: str, port: int, api_key: str, state: Path | None) -> None:
+    """Serve until Ctrl-C; print the URL, the key and the organisation ids operators need."""
+    console = Console()
+    sim = load_simulator(api_key, state)
+    server = SimulatorServer(sim, host, port)
+    console.print(f"[bold]data.gouv.fr simulator[/bold] on {server.url}  (API: {server.url}/api/1/)")
+    console.print(f"API key (X-API-KEY): {api_key}   user: {DEMO_USER}")
+    for org in sim.organizations():
+        member = any(m["user"]["slug"] == DEMO_USER for m in org["members"])
+        siret = org.get("business_number_id") or "-"
+        console.print(f"  organisation {org['id']}  {org['slug']:<32} SIRET {siret:<14}  member={member}")
+    if state is not None:
+        console.print(f"state file: {state} (saved on exit)")
+    console.print("Ctrl-C to stop.")
+    try:
+        server.serve_forever()
+    finally:
+        if state is not None:
+            save_state(sim, state)
+            console.print(f"state saved to {state}")

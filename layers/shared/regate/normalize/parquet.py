@@ -1,0 +1,61 @@
+"""Deterministic Parquet for the curated datasets (``actes/`` and ``public/actes/``).
+
+Same records ⇒ same bytes: rows are sorted, writer options are fixed, no timestamps or free-form
+metadata are written, so a rebuild produces byte-identical files and ``put_if_changed`` writes nothing.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from regate.normalize.decision import PUBLIC_DECISIONS
+from regate.normalize.records import ActeRecord
+from regate.storage.datasets import ACTES_SCHEMA, PUBLIC_ACTES_SCHEMA
+
+_DATE_COLUMNS = {f.name for f in ACTES_SCHEMA if pa.types.is_date32(f.type)}
+
+
+def _sort_key(row: dict[str, Any]) -> tuple[str, str, str]:
+    return (row["delib_date"], row["delib_id"], row["acte_id"])
+
+
+def _typed(row: dict[str, Any], schema: pa.Schema) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for field in schema:
+        value = row.get(field.name)
+        if field.name in _DATE_COLUMNS and isinstance(value, str):
+            value = date.fromisoformat(value)
+        out[field.name] = value
+    return out
+
+
+def actes_table(records: Iterable[ActeRecord], public: bool) -> pa.Table:
+    """The Arrow table of one partition: every act (internal) or only public ones, public columns only."""
+    schema = PUBLIC_ACTES_SCHEMA if public else ACTES_SCHEMA
+    rows = [r.row for r in records if not public or r.decision.decision in PUBLIC_DECISIONS]
+    rows.sort(key=_sort_key)
+    return pa.Table.from_pylist([_typed(r, schema) for r in rows], schema=schema)
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    """Serialise with fixed options (zstd, statistics, one row group per 64k rows)."""
+    sink = io.BytesIO()
+    pq.write_table(
+        table,
+        sink,
+        compression="zstd",
+        compression_level=3,
+        use_dictionary=True,
+        write_statistics=True,
+        row_group_size=65536,
+        version="2.6",
+        data_page_version="1.0",
+        store_schema=True,
+    )
+    return sink.getvalue()

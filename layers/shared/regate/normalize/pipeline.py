@@ -1,0 +1,565 @@
+"""The normaliser: raw documents → per-act records → per-partition outputs (SCDL CSV, Parquet).
+
+Three entry points share the same steps: :meth:`Normalizer.handle_key` (S3 event, one document),
+:meth:`Normalizer.run_pending` (``regate normalize``: what changed since the records were built, plus
+deletions) and :meth:`Normalizer.rebuild_all` (``regate rebuild``: the whole curated zone from raw).
+
+Per document the order is chosen so a crash at any point is repaired by a replay: public copies of
+new documents, deletion of documents no longer public (privacy first), record, partition rebuild(s),
+and only then the pointer ``records/_by_document/…`` that marks the document as done.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ValidationError
+
+from regate.actes.model import ActeInvalide, acte_from_raw, withdrawal_reason
+from regate.capture.envelope import RawDocument
+from regate.clock import Clock, SystemClock, utc_iso
+from regate.normalize.decision import (
+    CodeTable,
+    CollectiviteSwitches,
+    Overrides,
+    code_table_from_flux_definition,
+    decide,
+    parse_overrides,
+)
+from regate.normalize.documents import delete_documents, public_key, publish_documents
+from regate.normalize.partitions import (
+    PARTITION_STATE_PREFIX,
+    PartitionResult,
+    RecordCache,
+    rebuild_national,
+    rebuild_partition,
+)
+from regate.normalize.quarantine import QuarantineEntry, clear_quarantine, put_quarantine
+from regate.normalize.records import ActeRecord, build_record
+from regate.normalize.reports import ActeItem, PartitionItem, RunReport, WarningItem
+from regate.storage import layout
+from regate.storage.store import ObjectStore, dumps_canonical
+
+Partition = tuple[str, int]
+_POINTERS_PREFIX = f"{layout.RECORDS_PREFIX}_by_document/"
+
+
+class Directory(Protocol):
+    """What the normaliser needs from :class:`regate.collectivites.CollectiviteDirectory`."""
+
+    def describe(self, siren: str, pastell_denomination: str | None = None) -> Any: ...
+
+    def config(self, siren: str) -> Any: ...
+
+
+class Pointer(BaseModel):
+    """``records/_by_document/{id_e}/{id_d}.json``: where the record lives, what it was built from."""
+
+    record_key: str
+    siren: str
+    annee: int
+    raw_version: str | None = None
+    raw_etag: str | None = None
+    documents: list[str] = []
+
+
+@dataclass
+class DocumentOutcome:
+    """What normalising one document touched; ``commit`` runs once the partitions are rebuilt."""
+
+    touched: set[Partition] = field(default_factory=set)
+    commit: Callable[[], None] | None = None
+    record: ActeRecord | None = None
+    document_keys: set[str] = field(default_factory=set)
+
+
+class Normalizer:
+    """Normalises raw documents into the curated bucket (thread-safe enough: one per worker thread)."""
+
+    def __init__(
+        self,
+        raw: ObjectStore,
+        curated: ObjectStore,
+        *,
+        public_base_url: str,
+        directory: Directory,
+        overrides: Overrides | None = None,
+        clock: Clock | None = None,
+        max_attempts: int = 500,
+    ) -> None:
+        self.raw = raw
+        self.curated = curated
+        self.public_base_url = public_base_url
+        self.directory = directory
+        self.overrides = overrides or Overrides()
+        self.clock = clock or SystemClock()
+        self.max_attempts = max_attempts
+        self.cache = RecordCache()
+        self._code_tables: dict[str, CodeTable | None] = {}
+
+    # ------------------------------------------------------------------------- construction
+    @classmethod
+    def from_stores(
+        cls,
+        raw: ObjectStore,
+        curated: ObjectStore,
+        settings: Any,
+        *,
+        directory: Directory | None = None,
+        clock: Clock | None = None,
+        report: RunReport | None = None,
+    ) -> Normalizer:
+        """Load the operator files (collectivités, overrides) from the curated bucket; problems → warnings."""
+        if directory is None:
+            from regate.collectivites import CollectiviteDirectory
+
+            directory, problems = CollectiviteDirectory.from_store(curated, settings, clock=clock)
+            for p in problems:
+                if report is not None:
+                    report.add(
+                        "warnings",
+                        WarningItem(
+                            code=f"config_collectivites:{p.code}", message=f"ligne {p.line}: {p.message}"
+                        ),
+                    )
+        found = curated.get_with_etag(layout.CONFIG_OVERRIDES_KEY)
+        overrides, problems = parse_overrides(found[0] if found else None)
+        for q in problems:
+            if report is not None:
+                report.add(
+                    "warnings",
+                    WarningItem(code=f"config_overrides:{q.code}", message=f"ligne {q.line}: {q.message}"),
+                )
+        return cls(
+            raw,
+            curated,
+            public_base_url=settings.public_base_url,
+            directory=directory,
+            overrides=overrides,
+            clock=clock,
+        )
+
+    def code_table(self, flux: str) -> CodeTable | None:
+        """The flux's own ``publication_open_data`` table (``None`` → Mégalis fallback, said in decisions)."""
+        if flux not in self._code_tables:
+            try:
+                definition = self.raw.get_json(layout.flux_definition_key(flux))
+            except (ValueError, json.JSONDecodeError):
+                definition = None
+            self._code_tables[flux] = code_table_from_flux_definition(definition)
+        return self._code_tables[flux]
+
+    # ---------------------------------------------------------------------- one document
+    def normalize_document(
+        self, id_e: str, id_d: str, report: RunReport, force: bool = False
+    ) -> DocumentOutcome:
+        """Bring the curated side of one document in line with the current raw detail.json."""
+        outcome = DocumentOutcome()
+        detail_key = layout.document_detail_key(id_e, id_d)
+        pointer = self._pointer(id_e, id_d)
+        try:
+            response = self.raw.client.get_object(Bucket=self.raw.bucket, Key=detail_key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in {"NoSuchKey", "404", "NotFound"}:
+                raise
+            response = None
+        if response is None:
+            clear_quarantine(self.curated, id_e, id_d)
+            if pointer is not None:
+                self._withdraw(id_e, id_d, pointer, "supprime", report, outcome)
+            return outcome
+        body = response["Body"].read()
+        version, etag = response.get("VersionId"), response.get("ETag")
+        report.count("documents_seen")
+        if not force and pointer is not None and pointer.raw_etag == etag and pointer.raw_version == version:
+            report.count("documents_skipped")
+            outcome.touched.add((pointer.siren, pointer.annee))
+            return outcome
+        try:
+            raw = RawDocument.model_validate_json(body)
+        except ValidationError as exc:
+            reason = "json_invalide" if "json_invalid" in str(exc) else "enveloppe_invalide"
+            return self._reject(id_e, id_d, reason, _short(exc), version, etag, pointer, report, outcome)
+        if (raw.capture.id_e, raw.capture.id_d) != (id_e, id_d):
+            return self._reject(
+                id_e,
+                id_d,
+                "enveloppe_incoherente",
+                f"enveloppe {raw.capture.id_e}/{raw.capture.id_d} sous la clé {detail_key}",
+                version,
+                etag,
+                pointer,
+                report,
+                outcome,
+            )
+        withdrawn = withdrawal_reason(raw)
+        if withdrawn is not None:
+            clear_quarantine(self.curated, id_e, id_d)
+            if pointer is not None:
+                self._withdraw(id_e, id_d, pointer, withdrawn, report, outcome)
+            else:
+                report.add("withdrawn", ActeItem(id_e=id_e, id_d=id_d, reason=withdrawn))
+            return outcome
+        try:
+            acte = acte_from_raw(raw, read_file=self.raw.get_bytes)
+        except ActeInvalide as exc:
+            return self._reject(id_e, id_d, exc.code, exc.message, version, etag, pointer, report, outcome)
+        config = self.directory.config(acte.siren)
+        decision = decide(
+            siren=acte.siren,
+            id_d=acte.id_d,
+            numero=acte.numero,
+            nature=acte.nature,
+            publication_open_data=acte.publication_open_data,
+            code_table=self.code_table(acte.flux),
+            switches=CollectiviteSwitches(
+                open_data=config.open_data, documents=config.documents, annexes=config.annexes
+            ),
+            overrides=self.overrides,
+        )
+        collectivite = self.directory.describe(acte.siren, acte.denomination)
+        record = build_record(
+            acte,
+            decision,
+            coll_nom=collectivite.nom,
+            coll_siret=collectivite.siret,
+            public_base_url=self.public_base_url,
+            raw_version=version,
+            raw_etag=etag,
+        )
+        # 1. public copies, 2. stale copies removed (privacy first), 3. record (+ old one if it moved)
+        new_keys = {public_key(d) for d in record.documents}
+        written = publish_documents(self.raw, self.curated, record.documents)
+        stale = set(pointer.documents) - new_keys if pointer else set()
+        deleted = delete_documents(self.curated, sorted(stale))
+        if pointer is not None and pointer.record_key != record.key:
+            if self.curated.delete(pointer.record_key):
+                deleted.append(pointer.record_key)
+            outcome.touched.add((pointer.siren, pointer.annee))
+        if self.curated.put_if_changed(
+            record.key, dumps_canonical(record.model_dump(mode="json")), content_type="application/json"
+        ).written:
+            written.append(record.key)
+        report.files(written, deleted)
+        clear_quarantine(self.curated, id_e, id_d)
+        outcome.touched.add((record.siren, record.annee))
+        outcome.record = record
+        outcome.document_keys = new_keys
+        new_pointer = Pointer(
+            record_key=record.key,
+            siren=record.siren,
+            annee=record.annee,
+            raw_version=version,
+            raw_etag=etag,
+            documents=sorted(new_keys),
+        )
+        pointer_key = layout.record_pointer_key(id_e, id_d)
+        outcome.commit = lambda: self._write_pointer(pointer_key, new_pointer, report)
+        report.count("acts_normalised")
+        self._report_record(record, report)
+        return outcome
+
+    def _write_pointer(self, key: str, pointer: Pointer, report: RunReport) -> None:
+        if self.curated.put_if_changed(
+            key, dumps_canonical(pointer.model_dump()), "application/json"
+        ).written:
+            report.files([key], [])
+
+    def _pointer(self, id_e: str, id_d: str) -> Pointer | None:
+        found = self.curated.get_with_etag(layout.record_pointer_key(id_e, id_d))
+        if found is None:
+            return None
+        try:
+            return Pointer.model_validate_json(found[0])
+        except ValidationError:
+            return None
+
+    def _withdraw(
+        self, id_e: str, id_d: str, pointer: Pointer, reason: str, report: RunReport, outcome: DocumentOutcome
+    ) -> None:
+        """Cancelled or deleted: documents first, then the record; the pointer once partitions are rebuilt."""
+        deleted = delete_documents(self.curated, pointer.documents)
+        if self.curated.delete(pointer.record_key):
+            deleted.append(pointer.record_key)
+        report.files([], deleted)
+        outcome.touched.add((pointer.siren, pointer.annee))
+        pointer_key = layout.record_pointer_key(id_e, id_d)
+
+        def commit() -> None:
+            if self.curated.delete(pointer_key):
+                report.files([], [pointer_key])
+
+        outcome.commit = commit
+        report.add(
+            "withdrawn",
+            ActeItem(id_e=id_e, id_d=id_d, siren=pointer.siren, annee=pointer.annee, reason=reason),
+        )
+
+    def _reject(
+        self,
+        id_e: str,
+        id_d: str,
+        reason: str,
+        message: str,
+        version: str | None,
+        etag: str | None,
+        pointer: Pointer | None,
+        report: RunReport,
+        outcome: DocumentOutcome,
+    ) -> DocumentOutcome:
+        """Quarantine (the raw stays); a previous record of this document is withdrawn, never left stale."""
+        entry = QuarantineEntry(
+            id_e=id_e,
+            id_d=id_d,
+            reason=reason,
+            message=message,
+            raw_key=layout.document_detail_key(id_e, id_d),
+            raw_version=version,
+            raw_etag=etag,
+        )
+        if put_quarantine(self.curated, entry):
+            report.files([layout.quarantine_key(id_e, id_d)], [])
+        report.add("quarantined", ActeItem(id_e=id_e, id_d=id_d, reason=reason, message=message))
+        if pointer is not None:
+            self._withdraw(id_e, id_d, pointer, f"quarantaine:{reason}", report, outcome)
+        return outcome
+
+    def _report_record(self, record: ActeRecord, report: RunReport) -> None:
+        item = ActeItem(
+            id_e=record.id_e,
+            id_d=record.id_d,
+            siren=record.siren,
+            annee=record.annee,
+            numero=record.acte.numero,
+            decision=record.decision.decision,
+            motif=record.decision.motif,
+        )
+        if record.decision.decision == "a_statuer":
+            report.add("pending", item.model_copy(update={"reason": "a_statuer"}))
+        elif record.decision.decision == "retenir":
+            report.add("withheld", item)
+        else:
+            report.add("published", item)
+        if record.scdl_en_attente:
+            report.add("pending", item.model_copy(update={"reason": record.scdl_en_attente}))
+        for warning in record.avertissements:
+            report.add(
+                "warnings",
+                WarningItem(code=warning.code, message=warning.message, id_e=record.id_e, id_d=record.id_d),
+            )
+
+    # ------------------------------------------------------------------------ partitions
+    def rebuild(self, partition: Partition, report: RunReport) -> PartitionResult:
+        result = rebuild_partition(self.curated, partition[0], partition[1], self.cache, self.max_attempts)
+        self._report_partition(result, report)
+        return result
+
+    def rebuild_national(self, annee: int, report: RunReport) -> PartitionResult:
+        result = rebuild_national(self.curated, annee, self.max_attempts)
+        self._report_partition(result, report)
+        return result
+
+    def _report_partition(self, result: PartitionResult, report: RunReport) -> None:
+        report.files(result.written, result.deleted)
+        if result.csv_changed:
+            report.count("rows_written", result.scdl_rows)
+        report.add(
+            "partitions",
+            PartitionItem(
+                siren=result.siren,
+                annee=result.annee,
+                acts=result.acts,
+                public_acts=result.public_acts,
+                scdl_rows=result.scdl_rows,
+                csv_changed=result.csv_changed,
+                files_written=result.written,
+                files_deleted=result.deleted,
+                attempts=result.attempts,
+            ),
+        )
+
+    # ------------------------------------------------------------------------ entry points
+    def handle_key(self, key: str, report: RunReport) -> set[int]:
+        """One S3 event on ``pastell/{id_e}/{id_d}/detail.json`` (created or deleted, any order, maybe twice).
+
+        The event only says *which* document: its current state is read from raw, so redelivered and
+        out-of-order events converge. Returns the years whose national file must be rebuilt.
+        """
+        ids = detail_key_ids(key)
+        if ids is None:
+            return set()
+        outcome = self.normalize_document(ids[0], ids[1], report)
+        for partition in sorted(outcome.touched):
+            self.rebuild(partition, report)
+        if outcome.commit:
+            outcome.commit()
+        return {annee for _siren, annee in outcome.touched}
+
+    def run_pending(
+        self,
+        report: RunReport,
+        workers: int = 1,
+        progress: Callable[[int, int], None] | None = None,
+        force: bool = False,
+    ) -> RunReport:
+        """Normalise what changed in raw since the records were built (and withdraw what disappeared)."""
+        report.started_at = report.started_at or utc_iso(self.clock.now())
+        documents = dict(self._raw_documents())
+        known = set(self._pointer_ids())
+        todo = sorted(set(documents) | known)
+        outcomes = self._normalise_many(todo, report, workers, progress, force, documents)
+        touched = set().union(*(o.touched for o in outcomes)) if outcomes else set()
+        self._finish(touched, outcomes, report, workers)
+        return report
+
+    def rebuild_all(
+        self, report: RunReport, workers: int = 1, progress: Callable[[int, int], None] | None = None
+    ) -> RunReport:
+        """Recompute the whole curated zone from raw (records, partitions, national files, documents)."""
+        report.mode = "rebuild"
+        report.started_at = report.started_at or utc_iso(self.clock.now())
+        documents = dict(self._raw_documents())
+        todo = sorted(set(documents) | set(self._pointer_ids()))
+        outcomes = self._normalise_many(todo, report, workers, progress, True, documents)
+        live_records = {o.record.key for o in outcomes if o.record is not None}
+        live_documents = set().union(*(o.document_keys for o in outcomes)) if outcomes else set()
+        touched: set[Partition] = set().union(*(o.touched for o in outcomes)) if outcomes else set()
+        # records, quarantine entries and public documents that no raw document backs any more
+        orphans = [
+            k
+            for k in self.curated.list_keys(layout.RECORDS_PREFIX)
+            if not k.startswith(_POINTERS_PREFIX) and k not in live_records
+        ]
+        for key in orphans:
+            parts = key[len(layout.RECORDS_PREFIX) :].split("/")
+            if len(parts) == 3 and parts[1].isdigit():
+                touched.add((parts[0], int(parts[1])))
+            self.curated.delete(key)
+        report.files([], orphans)
+        stale_docs = [
+            k for k in self.curated.list_keys(layout.PUBLIC_DOCUMENTS_PREFIX) if k not in live_documents
+        ]
+        report.files([], delete_documents(self.curated, stale_docs))
+        for key in list(self.curated.list_keys(layout.QUARANTINE_PREFIX)):
+            parts = key[len(layout.QUARANTINE_PREFIX) :].removesuffix(".json").split("/")
+            if len(parts) == 2 and tuple(parts) not in documents and self.curated.delete(key):
+                report.files([], [key])
+        touched |= self._existing_partitions()
+        self._finish(touched, outcomes, report, workers)
+        return report
+
+    def _finish(
+        self, touched: set[Partition], outcomes: list[DocumentOutcome], report: RunReport, workers: int
+    ) -> None:
+        partitions = sorted(p for p in touched if p[0] != layout.NATIONAL)
+        years = {annee for _siren, annee in partitions} | (
+            self._national_years() if report.mode == "rebuild" else set()
+        )
+        self._parallel(lambda p: self.rebuild(p, report), partitions, workers)
+        for annee in sorted(years):
+            self.rebuild_national(annee, report)
+        for outcome in outcomes:
+            if outcome.commit:
+                outcome.commit()
+
+    def _normalise_many(
+        self,
+        todo: list[tuple[str, str]],
+        report: RunReport,
+        workers: int,
+        progress: Callable[[int, int], None] | None,
+        force: bool,
+        documents: dict[tuple[str, str], str],
+    ) -> list[DocumentOutcome]:
+        done = 0
+        outcomes: list[DocumentOutcome] = []
+
+        def one(ids: tuple[str, str]) -> DocumentOutcome:
+            nonlocal done
+            try:
+                if not force and ids in documents and self._quarantined_at(ids, documents[ids]):
+                    report.count("documents_skipped")
+                    return DocumentOutcome()
+                return self.normalize_document(ids[0], ids[1], report, force=force)
+            finally:
+                done += 1
+                if progress:
+                    progress(done, len(todo))
+
+        outcomes = self._parallel(one, todo, workers)
+        return outcomes
+
+    @staticmethod
+    def _parallel(function: Callable[[Any], Any], items: Iterable[Any], workers: int) -> list[Any]:
+        items = list(items)
+        if workers <= 1 or len(items) <= 1:
+            return [function(item) for item in items]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(function, items))
+
+    def _quarantined_at(self, ids: tuple[str, str], etag: str) -> bool:
+        entry = self.curated.get_json(layout.quarantine_key(*ids))
+        return isinstance(entry, dict) and entry.get("raw_etag") == etag
+
+    def _raw_documents(self) -> Iterable[tuple[tuple[str, str], str]]:
+        for item in self.raw.list_objects(layout.PASTELL_PREFIX):
+            ids = detail_key_ids(item["Key"])
+            if ids is not None:
+                yield ids, item["ETag"]
+
+    def _pointer_ids(self) -> Iterable[tuple[str, str]]:
+        for key in self.curated.list_keys(_POINTERS_PREFIX):
+            parts = key[len(_POINTERS_PREFIX) :].removesuffix(".json").split("/")
+            if len(parts) == 2:
+                yield parts[0], parts[1]
+
+    def _existing_partitions(self) -> set[Partition]:
+        """Partitions with a manifest or outputs (so an emptied partition loses its files)."""
+        found: set[Partition] = set()
+        for key in self.curated.list_keys(PARTITION_STATE_PREFIX):
+            parts = key[len(PARTITION_STATE_PREFIX) :].removesuffix(".json").split("/")
+            if len(parts) == 2 and parts[1].isdigit():
+                found.add((parts[0], int(parts[1])))
+        for prefix in (layout.ACTES_PARQUET_PREFIX, layout.PUBLIC_ACTES_PARQUET_PREFIX):
+            for key in self.curated.list_keys(prefix):
+                parsed = layout.parse_partition_key(key)
+                if parsed:
+                    found.add(parsed)
+        for key in self.curated.list_keys(layout.SCDL_DELIBERATIONS_PREFIX):
+            parts = key[len(layout.SCDL_DELIBERATIONS_PREFIX) :].removesuffix(".csv").split("/")
+            if len(parts) == 2 and parts[1].isdigit():
+                found.add((parts[0], int(parts[1])))
+        return {p for p in found if p[0] != layout.NATIONAL}
+
+    def _national_years(self) -> set[int]:
+        years: set[int] = set()
+        for key in self.curated.list_keys(f"{layout.SCDL_DELIBERATIONS_PREFIX}{layout.NATIONAL}/"):
+            stem = key.rsplit("/", 1)[-1].removesuffix(".csv")
+            if stem.isdigit():
+                years.add(int(stem))
+        return years
+
+
+def detail_key_ids(key: str) -> tuple[str, str] | None:
+    """``pastell/{id_e}/{id_d}/detail.json`` exactly → ``(id_e, id_d)``; ``None`` for any other key."""
+    if not key.startswith(layout.PASTELL_PREFIX):
+        return None
+    parts = key[len(layout.PASTELL_PREFIX) :].split("/")
+    if len(parts) != 3 or parts[2] != "detail.json":
+        return None
+    try:
+        layout.safe_segment(parts[0], "id_e")
+        layout.safe_segment(parts[1], "id_d")
+    except ValueError:
+        return None
+    return parts[0], parts[1]
+
+
+def _short(exc: Exception, limit: int = 500) -> str:
+    text = str(exc)
+    return text if len(text) <= limit else text[:limit] + "…"

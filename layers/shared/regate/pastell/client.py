@@ -1,0 +1,341 @@
+"""A read-only Pastell API v2 client for the harvester (pastell-api.md §2–§12).
+
+Every call goes through :class:`regate.http.retry.RetryingSession` (429 honours ``Retry-after``, 5xx and
+timeouts back off, 401 is never retried: it would burn the 5-logins-per-minute budget). Every JSON answer is
+checked before use: HTML error pages, malformed JSON, the "HTTP 200 with an error body" Pastell returns when
+it cannot encode non-UTF-8 data, wrong types and missing ids all raise :class:`PastellResponseError` with a
+message saying what was wrong and where.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+from urllib.parse import quote
+
+import requests
+from pydantic import BaseModel, ValidationError
+
+from regate.http.retry import HttpError, RetryingSession
+from regate.pastell.models import DocumentDetail, DocumentRow, Entite
+from regate.settings import Settings
+
+#: Act + annexes are limited to 150 MB by Pastell (``threshold_size: 157286400``); a little margin.
+MAX_FILE_BYTES = 160 * 1024 * 1024
+_CHUNK = 1024 * 1024
+
+
+class PastellError(Exception):
+    """A Pastell call that failed for good; ``status`` is the HTTP status when there was one."""
+
+    def __init__(self, message: str, status: int | None = None, url: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.url = url
+
+
+class PastellAuthError(PastellError):
+    """401: wrong credentials or disabled account. Never retried (login rate limit)."""
+
+
+class PastellForbiddenError(PastellError):
+    """403: the account lacks a right (``droit``), typically ``<flux>:edition`` for details and files."""
+
+    def __init__(self, message: str, status: int | None = None, url: str = "", droit: str = "") -> None:
+        super().__init__(message, status, url)
+        self.droit = droit
+
+
+class PastellNotFoundError(PastellError):
+    """404: unknown entity, document, file slot or route."""
+
+
+class PastellResponseError(PastellError):
+    """A 2xx answer whose body is not what the API documents (HTML, bad JSON, error body, wrong types)."""
+
+
+@dataclass(frozen=True)
+class PastellAuth:
+    """HTTP Basic (``user``/``password``) or Bearer (``token``, Pastell ≥ 4.0); the token wins."""
+
+    user: str = ""
+    password: str = ""
+    token: str = ""
+
+    def header(self) -> dict[str, str]:
+        if self.token:
+            return {"Authorization": f"Bearer {self.token}"}
+        if self.user:
+            raw = f"{self.user}:{self.password}".encode()
+            return {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii")}
+        return {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PastellAuth:
+        return cls(
+            user=settings.pastell_user,
+            password=settings.pastell_password.get_secret_value(),
+            token=settings.pastell_token.get_secret_value(),
+        )
+
+    def __repr__(self) -> str:  # never leak secrets in logs
+        kind = "bearer" if self.token else ("basic" if self.user else "none")
+        return f"PastellAuth({kind}, user={self.user!r})"
+
+
+@dataclass(frozen=True)
+class DownloadedFile:
+    name: str
+    sha256: str
+    size: int
+    content_type: str
+
+
+_DROIT = re.compile(r"droit=([^,\s]+)")
+
+
+class PastellClient:
+    """Read-only access to one Pastell platform (``base_url`` = Pastell root; ``/api/v2/`` is added)."""
+
+    def __init__(self, base_url: str, auth: PastellAuth, session: RetryingSession) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_url = self.base_url + "/api/v2"
+        self.auth = auth
+        self.session = session
+
+    @classmethod
+    def from_settings(cls, settings: Settings, session: RetryingSession) -> PastellClient:
+        if not settings.pastell_url:
+            raise PastellError("REGATE_PASTELL_URL is not set: where is Pastell?")
+        return cls(settings.pastell_url, PastellAuth.from_settings(settings), session)
+
+    # ------------------------------------------------------------------------------ routes
+    def entites(self) -> list[Entite]:
+        """``GET /entite``: every entity visible to the account (with descendants)."""
+        payload = self._get_json("/entite")
+        return _validate_list(payload, Entite, "GET /entite")
+
+    def flux_definition(self, flux: str) -> dict[str, Any]:
+        """``GET /flux/{flux}`` as received (a ``field_id → properties`` object)."""
+        payload = self._get_json(f"/flux/{quote(flux, safe='')}")
+        if not isinstance(payload, dict):
+            raise PastellResponseError(
+                f"GET /flux/{flux}: expected a JSON object, got {type(payload).__name__}"
+            )
+        return payload
+
+    def list_documents(
+        self,
+        id_e: str,
+        flux: str,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        etat_transit: str | None = None,
+        state_begin: str | None = None,
+        state_end: str | None = None,
+        lastetat: str | None = None,
+    ) -> list[DocumentRow]:
+        """One page of ``GET /entite/{id_e}/document`` sorted ascending (stable under state changes)."""
+        params: dict[str, str] = {"type": flux, "offset": str(offset), "limit": str(limit), "sens_tri": "ASC"}
+        if etat_transit:
+            params["etatTransit"] = etat_transit
+            if state_begin:
+                params["state_begin"] = state_begin
+            if state_end:
+                params["state_end"] = state_end
+        if lastetat:
+            params["lastetat"] = lastetat
+        path = f"/entite/{quote(id_e, safe='')}/document"
+        payload = self._get_json(path, params=params)
+        return _validate_list(payload, DocumentRow, f"GET {path}")
+
+    def iter_documents(
+        self, id_e: str, flux: str, page_size: int = 100, **filters: Any
+    ) -> Iterator[DocumentRow]:
+        """Every listed document, paging until a short page, each ``id_d`` once.
+
+        With ``etatTransit`` a document that entered the state twice is listed twice (§7): de-duplicated here.
+        """
+        seen: set[str] = set()
+        offset = 0
+        while True:
+            page = self.list_documents(id_e, flux, offset=offset, limit=page_size, **filters)
+            for row in page:
+                if row.id_d not in seen:
+                    seen.add(row.id_d)
+                    yield row
+            if len(page) < page_size:
+                return
+            offset += page_size
+
+    def detail_raw(self, id_e: str, id_d: str) -> tuple[dict[str, Any], DocumentDetail]:
+        """The detail as received (to store) and its validated view (to use)."""
+        path = f"/entite/{quote(id_e, safe='')}/document/{quote(id_d, safe='')}"
+        payload = self._get_json(path)
+        if not isinstance(payload, dict):
+            raise PastellResponseError(f"GET {path}: expected a JSON object, got {type(payload).__name__}")
+        try:
+            detail = DocumentDetail.model_validate(payload)
+        except ValidationError as exc:
+            raise PastellResponseError(f"GET {path}: unexpected document detail: {_brief(exc)}") from exc
+        if detail.info.id_d != id_d:
+            raise PastellResponseError(
+                f"GET {path}: answered for document {detail.info.id_d!r}, not {id_d!r}"
+            )
+        return payload, detail
+
+    def download_file(
+        self, id_e: str, id_d: str, field: str, num: int, sink: BinaryIO, max_bytes: int = MAX_FILE_BYTES
+    ) -> DownloadedFile:
+        """Stream ``…/file/{field}/{num}`` into ``sink`` (never whole in memory); returns sha256 and size."""
+        document = f"/entite/{quote(id_e, safe='')}/document/{quote(id_d, safe='')}"
+        path = f"{document}/file/{quote(field, safe='')}/{int(num)}"
+        response = self._send(path, stream=True)
+        try:
+            self._raise_for_status(response, path)
+            digest = hashlib.sha256()
+            size = 0
+            for chunk in response.iter_content(_CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise PastellResponseError(f"GET {path}: file larger than {max_bytes} bytes")
+                digest.update(chunk)
+                sink.write(chunk)
+            name = _content_disposition_name(response.headers.get("Content-Disposition", ""))
+            return DownloadedFile(name, digest.hexdigest(), size, response.headers.get("Content-Type", ""))
+        except requests.RequestException as exc:
+            raise PastellError(f"GET {path}: download interrupted: {exc}", None, path) from exc
+        finally:
+            response.close()
+
+    # --------------------------------------------------------------------------- plumbing
+    def _send(
+        self, path: str, params: dict[str, str] | None = None, stream: bool = False
+    ) -> requests.Response:
+        url = self.api_url + path
+        try:
+            return self.session.get(url, params=params, headers=self.auth.header(), stream=stream)
+        except HttpError as exc:
+            raise PastellError(f"GET {path}: Pastell unreachable after retries ({exc})", None, path) from exc
+
+    def _get_json(self, path: str, params: dict[str, str] | None = None) -> Any:
+        response = self._send(path, params)
+        try:
+            self._raise_for_status(response, path)
+            return _decode_json(response, path)
+        finally:
+            response.close()
+
+    def _raise_for_status(self, response: requests.Response, path: str) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        message = _error_message(response)
+        if status == 401:
+            raise PastellAuthError(
+                f"GET {path}: 401 {message} — check REGATE_PASTELL_USER/REGATE_PASTELL_PASSWORD or "
+                "REGATE_PASTELL_TOKEN (not retried: Pastell allows 5 login attempts per minute)",
+                status,
+                path,
+            )
+        if status == 403:
+            found = _DROIT.search(message)
+            droit = found.group(1) if found else ""
+            hint = (
+                f"the Pastell account needs the right '{droit}' on this entity"
+                if droit
+                else "the Pastell account lacks a right on this entity"
+            )
+            if droit.endswith(":edition"):
+                hint += (
+                    " (Pastell requires <flux>:edition to read document details and files, not only lecture)"
+                )
+            raise PastellForbiddenError(f"GET {path}: 403 {message} — {hint}", status, path, droit)
+        if status == 404:
+            raise PastellNotFoundError(f"GET {path}: 404 {message}", status, path)
+        if status == 429:
+            raise PastellError(
+                f"GET {path}: 429 rate limited even after waiting Retry-after ({message})", status, path
+            )
+        raise PastellError(f"GET {path}: HTTP {status} {message}", status, path)
+
+
+def _decode_json(response: requests.Response, path: str) -> Any:
+    body = response.content
+    content_type = response.headers.get("Content-Type", "")
+    if "html" in content_type.lower() or body.lstrip()[:1] == b"<":
+        raise PastellResponseError(
+            f"GET {path}: got an HTML page instead of JSON (proxy or login page?): {body[:120]!r}"
+        )
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PastellResponseError(f"GET {path}: answer is not UTF-8 ({exc})") from exc
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PastellResponseError(f"GET {path}: malformed JSON ({exc.msg} at char {exc.pos})") from exc
+    if isinstance(payload, dict) and payload.get("status") == "error":
+        # Pastell answers 200 + error body when it cannot encode non-UTF-8 data (§2).
+        raise PastellResponseError(
+            f"GET {path}: Pastell returned an error with HTTP 200: {payload.get('error-message')}"
+        )
+    return payload
+
+
+def _validate_list(payload: Any, model: type[BaseModel], where: str) -> list[Any]:
+    if not isinstance(payload, list):
+        raise PastellResponseError(f"{where}: expected a JSON array, got {type(payload).__name__}")
+    rows = []
+    for index, item in enumerate(payload):
+        try:
+            rows.append(model.model_validate(item))
+        except ValidationError as exc:
+            raise PastellResponseError(f"{where}: item {index} is invalid: {_brief(exc)}") from exc
+    return rows
+
+
+def _brief(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:5]
+    )
+
+
+def _error_message(response: requests.Response) -> str:
+    try:
+        payload = json.loads(response.content.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return response.text[:200].strip()
+    if isinstance(payload, dict) and "error-message" in payload:
+        return str(payload["error-message"])
+    return str(payload)[:200]
+
+
+_FILENAME = re.compile(r"""filename\*?=(?:UTF-8'')?"?([^";]+)"?""", re.IGNORECASE)
+
+
+def _content_disposition_name(header: str) -> str:
+    found = _FILENAME.search(header or "")
+    return found.group(1).strip() if found else ""
+
+
+def make_pastell_session(
+    settings: Settings, clock: Any = None, pool_size: int | None = None
+) -> RetryingSession:
+    """A retrying session whose connection pool fits ``pastell_concurrency`` parallel downloads."""
+    from requests.adapters import HTTPAdapter
+
+    from regate.http.retry import RetryPolicy
+
+    size = pool_size or max(settings.pastell_concurrency, 1)
+    http = requests.Session()
+    adapter = HTTPAdapter(pool_connections=size, pool_maxsize=size)
+    http.mount("http://", adapter)
+    http.mount("https://", adapter)
+    return RetryingSession(RetryPolicy.from_settings(settings), http, clock)

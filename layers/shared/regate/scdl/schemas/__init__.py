@@ -1,0 +1,1 @@
+"""Bundled official schema files (package data; see README.md for sources and licence)."""

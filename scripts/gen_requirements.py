@@ -1,0 +1,62 @@
+"""Generate the Lambda requirements files from pyproject.toml — versions are pinned in ONE place.
+
+The shared layer gets the light dependencies; the two heavy ones ship only with the function that needs
+them (pyarrow with normalize, duckdb with api), so every function + layer stays under Lambda's 250 MB
+unzipped limit. boto3 is provided by the Lambda runtime but pinned here too, for reproducible behaviour.
+``--check`` exits 1 when a file is out of date (used by the test suite).
+"""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADER = "# Generated from pyproject.toml by `make requirements` — do not edit.\n"
+#: dependency name → where it ships
+PLACEMENT = {
+    "pyarrow": "functions/normalize/requirements.txt",
+    "duckdb": "functions/api/requirements.txt",
+}
+LAYER = "layers/shared/requirements.txt"
+FUNCTIONS = ("functions/capture", "functions/normalize", "functions/publish", "functions/api")
+
+
+def _name(requirement: str) -> str:
+    for separator in ("[", "=", "<", ">", "~", "!"):
+        requirement = requirement.split(separator, 1)[0]
+    return requirement.strip().lower()
+
+
+def expected_files() -> dict[str, str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    files: dict[str, list[str]] = {LAYER: []}
+    files.update({f"{function}/requirements.txt": [] for function in FUNCTIONS})
+    for requirement in project["dependencies"]:
+        # typer/rich are the CLI: not needed in Lambda.
+        if _name(requirement) in {"typer", "rich"}:
+            continue
+        files[PLACEMENT.get(_name(requirement), LAYER)].append(requirement)
+    return {path: HEADER + "".join(f"{line}\n" for line in sorted(lines)) for path, lines in files.items()}
+
+
+def main(argv: list[str]) -> int:
+    check = "--check" in argv
+    stale = []
+    for path, content in expected_files().items():
+        target = ROOT / path
+        if target.exists() and target.read_text(encoding="utf-8") == content:
+            continue
+        stale.append(path)
+        if not check:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content, encoding="utf-8")
+    if check and stale:
+        print("Out of date (run `make requirements`): " + ", ".join(stale))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

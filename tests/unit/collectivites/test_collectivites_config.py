@@ -1,0 +1,181 @@
+"""Parsing of the operator file config/collectivites.csv: good files, and the many ways it goes wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from regate.collectivites import (
+    CollectiviteConfig,
+    ConfigProblem,
+    normalize_siren,
+    normalize_siret,
+    parse_collectivites_csv,
+    render_collectivites_csv,
+)
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "collectivites"
+
+
+def codes(problems: list[ConfigProblem]) -> list[str]:
+    return [p.code for p in problems]
+
+
+def parse_fixture(name: str) -> tuple[dict[str, CollectiviteConfig], list[ConfigProblem]]:
+    return parse_collectivites_csv((FIXTURES / name).read_bytes())
+
+
+def test_valid_file_gives_one_config_per_siren_and_no_problem() -> None:
+    configs, problems = parse_fixture("valid.csv")
+    assert problems == []
+    assert sorted(configs) == ["200053668", "213502388", "243500139"]
+    assert configs["213502388"] == CollectiviteConfig(
+        siren="213502388",
+        siret="21350238800019",
+        nom="Ville de Rennes",
+        open_data=True,
+        documents=True,
+        annexes=False,
+    )
+    # empty cells mean "default"
+    assert configs["243500139"].nom is None
+    assert configs["243500139"].documents is None
+    assert configs["200053668"].open_data is False
+
+
+def test_bom_crlf_semicolon_and_letter_case_are_accepted_with_a_warning() -> None:
+    configs, problems = parse_fixture("bom_semicolon.csv")
+    assert codes(problems) == ["semicolon_separator"]
+    assert problems[0].severity == "warning"
+    rennes = configs["213502388"]
+    assert (rennes.open_data, rennes.documents, rennes.annexes) == (True, False, None)
+    assert configs["243500139"].nom == "Rennes Métropole"
+    assert configs["243500139"].annexes is False
+
+
+def test_non_utf8_file_is_reported_and_ignored_whole() -> None:
+    configs, problems = parse_fixture("latin1.csv")
+    assert configs == {}
+    assert codes(problems) == ["not_utf8"]
+    assert problems[0].line == 3
+
+
+def test_missing_siren_column_is_a_problem_and_gives_no_rows() -> None:
+    configs, problems = parse_fixture("missing_siren_column.csv")
+    assert configs == {}
+    assert codes(problems) == ["missing_column"]
+    assert problems[0].column == "siren"
+    assert problems[0].severity == "error"
+
+
+def test_optional_columns_may_be_absent() -> None:
+    configs, problems = parse_fixture("minimal.csv")
+    assert configs == {"213502388": CollectiviteConfig(siren="213502388")}
+    assert {p.column for p in problems} == {"siret", "nom", "open_data", "documents", "annexes"}
+    assert {p.severity for p in problems} == {"warning"}
+
+
+def test_bad_values_are_reported_cell_by_cell_and_good_values_kept() -> None:
+    configs, problems = parse_fixture("bad_values.csv")
+    found = {(p.line, p.column, p.code) for p in problems}
+    assert (1, "commentaire", "unknown_column") in found
+    assert (3, "open_data", "invalid_boolean") in found  # "yes"
+    assert (3, "annexes", "invalid_boolean") in found  # "1"
+    assert (4, "siren", "invalid_siren") in found  # bad check digit
+    assert (5, "siren", "invalid_siren") in found  # 8 digits
+    assert (6, "siret", "invalid_siret") in found  # SIRET of another SIREN
+    assert (7, "siret", "invalid_siret") in found  # bad check digit
+    assert (8, "siren", "duplicate_siren") in found
+    assert (9, "siren", "missing_siren") in found
+    assert (10, None, "too_many_fields") in found  # unquoted comma in the name
+    assert (11, None, "too_few_fields") in found
+
+    # bad cells fall back to the default, the rest of the row is kept
+    rennes = configs["213502388"]
+    assert rennes.nom == "Ville de Rennes"  # the first row wins over the duplicate
+    assert (rennes.open_data, rennes.documents, rennes.annexes) == (None, True, None)
+    assert configs["243500139"].siret is None
+    assert configs["243500139"].documents is False
+    assert configs["200053668"].siret is None
+    assert configs["200053668"].open_data is False
+    # a shifted row is not guessed at
+    assert "233500016" not in configs
+    # a short row keeps what it has
+    assert configs["223500018"].nom == "Département d'Ille-et-Vilaine"
+    assert configs["223500018"].open_data is None
+    assert sorted(configs) == ["200053668", "213502388", "223500018", "243500139"]
+
+
+def test_unclosed_quote_is_reported() -> None:
+    configs, problems = parse_fixture("unclosed_quote.csv")
+    assert "csv_syntax" in codes(problems)
+    assert "243500139" not in configs or configs["243500139"].nom == "Rennes Métropole"
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("empty.csv", "empty"), ("nul_bytes.csv", "nul_byte"), ("duplicate_column.csv", "duplicate_column")],
+)
+def test_degenerate_files(name: str, code: str) -> None:
+    configs, problems = parse_fixture(name)
+    assert configs == {}
+    assert code in codes(problems)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\n\n\n",
+        b"\xff\xfe\x00s\x00i",  # UTF-16
+        b'"',
+        b"siren\n" + b"\x80" * 10,
+        b"siren,nom\n213502388," + "é".encode() * 10_000 + b"\n",
+        b"siren;siret,nom\n213502388;;x\n",
+        "siren\n２１３５０２３８８\n".encode(),  # full-width digits are not a SIREN
+    ],
+)
+def test_never_raises(data: bytes) -> None:
+    configs, problems = parse_collectivites_csv(data)
+    assert isinstance(configs, dict)
+    assert problems, "every one of these inputs deserves a report"
+    assert all(isinstance(p, ConfigProblem) for p in problems)
+
+
+def test_not_bytes_is_reported() -> None:
+    configs, problems = parse_collectivites_csv("siren\n213502388\n")  # type: ignore[arg-type]
+    assert configs == {}
+    assert codes(problems) == ["not_bytes"]
+
+
+def test_spaces_in_numbers_and_names_are_normalised() -> None:
+    data = b"siren,siret,nom\n 213 502 388 ,213 502 388 00019,  Ville   de\tRennes \n"
+    configs, problems = parse_collectivites_csv(data)
+    assert [p.code for p in problems if p.severity == "error"] == []
+    assert configs["213502388"].siret == "21350238800019"
+    assert configs["213502388"].nom == "Ville de Rennes"
+
+
+def test_blank_lines_before_header_and_between_rows_are_skipped() -> None:
+    data = b"\n\nsiren,open_data\n\n213502388,non\n,\n243500139,oui\n"
+    configs, problems = parse_collectivites_csv(data)
+    assert {p.code for p in problems} == {"missing_column"}  # only the absent optional columns
+    assert configs["213502388"].open_data is False
+    assert configs["243500139"].open_data is True
+
+
+def test_render_round_trips() -> None:
+    configs, _ = parse_fixture("valid.csv")
+    again, problems = parse_collectivites_csv(render_collectivites_csv(configs.values()))
+    assert problems == []
+    assert again == configs
+
+
+def test_normalizers() -> None:
+    assert normalize_siren("213502388") == "213502388"
+    assert normalize_siren("213502389") is None
+    assert normalize_siren("21350238") is None
+    assert normalize_siret("21350238800019") == "21350238800019"
+    assert normalize_siret("21350238800019", "213502388") == "21350238800019"
+    assert normalize_siret("21350238800019", "243500139") is None
+    assert normalize_siret("21350238800018") is None

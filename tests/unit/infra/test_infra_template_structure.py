@@ -1,0 +1,150 @@
+"""The SAM template is production-minded: checked on its structure (fast, no SAM CLI needed)."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+TEMPLATE = REPO_ROOT / "infra" / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML loader that keeps CloudFormation short-form tags (!Ref, !Sub, !GetAtt…) as plain data."""
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {suffix: value}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=_CfnLoader)
+
+
+def _of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def test_buckets_are_versioned_private_encrypted_with_lifecycle(template) -> None:
+    buckets = _of_type(template, "AWS::S3::Bucket")
+    assert set(buckets) == {"RawBucket", "CuratedBucket"}
+    for bucket in buckets.values():
+        props = bucket["Properties"]
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+        assert all(props["PublicAccessBlockConfiguration"].values())
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        rules = props["LifecycleConfiguration"]["Rules"]
+        assert any("NoncurrentVersionExpiration" in rule for rule in rules)
+        assert props["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"] is True
+    assert "ObjectLockConfiguration" in buckets["RawBucket"]["Properties"]
+
+
+def test_functions_use_python311_the_shared_layer_and_existing_handlers(template) -> None:
+    assert template["Globals"]["Function"]["Runtime"] == "python3.11"
+    assert template["Globals"]["Function"]["Layers"] == [{"Ref": "SharedLayer"}]
+    layer = template["Resources"]["SharedLayer"]
+    assert layer["Properties"]["ContentUri"] == "../layers/shared/"
+    assert layer["Metadata"]["BuildMethod"] == "python3.11"
+    functions = _of_type(template, "AWS::Serverless::Function")
+    assert set(functions) == {"CaptureFunction", "NormalizeFunction", "PublishFunction", "ApiFunction"}
+    for function in functions.values():
+        props = function["Properties"]
+        code_dir = (TEMPLATE.parent / props["CodeUri"]).resolve()
+        module, attribute = props["Handler"].split(".")
+        source = code_dir / f"{module}.py"
+        assert source.exists(), f"missing handler module {source}"
+        spec = importlib.util.spec_from_file_location(f"_handler_{module}", source)
+        assert spec and spec.loader
+        assert f"def {attribute}(" in source.read_text(encoding="utf-8")
+        assert props["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"].startswith("regate-")
+        assert props["Timeout"] <= 900 and props["MemorySize"] >= 128
+
+
+def test_schedules_run_in_paris_time(template) -> None:
+    schedules = [
+        event["Properties"]
+        for function in _of_type(template, "AWS::Serverless::Function").values()
+        for event in function["Properties"].get("Events", {}).values()
+        if event["Type"] == "ScheduleV2"
+    ]
+    assert len(schedules) == 2
+    assert all(s["ScheduleExpressionTimezone"] == "Europe/Paris" for s in schedules)
+
+
+def test_queues_have_dead_letter_queues_and_partial_batch_failures(template) -> None:
+    resources = template["Resources"]
+    for queue in ("NormalizeQueue", "PublishQueue"):
+        assert "deadLetterTargetArn" in resources[queue]["Properties"]["RedrivePolicy"]
+    for function in ("NormalizeFunction", "PublishFunction"):
+        sqs_events = [e for e in resources[function]["Properties"]["Events"].values() if e["Type"] == "SQS"]
+        assert sqs_events and all(
+            e["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for e in sqs_events
+        )
+    alarms = _of_type(template, "AWS::CloudWatch::Alarm")
+    dlq_alarms = {
+        a["Properties"]["Dimensions"][0]["Value"]["GetAtt"]
+        for a in alarms.values()
+        if a["Properties"]["Namespace"] == "AWS/SQS"
+    }
+    assert dlq_alarms == {"CaptureDLQ.QueueName", "NormalizeDLQ.QueueName", "PublishDLQ.QueueName"}
+    assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms.values())
+
+
+def test_no_wildcard_resources_and_secrets_by_arn(template) -> None:
+    text = TEMPLATE.read_text(encoding="utf-8")
+    assert 'Resource: "*"' not in text and "Resource: '*'" not in text
+    for name in ("PastellSecretArn", "DatagouvSecretArn"):
+        assert template["Parameters"][name]["Type"] == "String"
+    env = template["Resources"]["CaptureFunction"]["Properties"]["Environment"]["Variables"]
+    assert "REGATE_PASTELL_PASSWORD" not in env and "REGATE_PASTELL_TOKEN" not in env
+    assert env["REGATE_PASTELL_SECRET_ARN"] == {"Ref": "PastellSecretArn"}
+
+
+def test_http_api_has_cors_and_throttling(template) -> None:
+    api = template["Resources"]["HttpApi"]["Properties"]
+    assert api["CorsConfiguration"]["AllowOrigins"] == ["*"]
+    assert "ETag" in api["CorsConfiguration"]["ExposeHeaders"]
+    assert api["DefaultRouteSettings"]["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
+
+
+def test_analytics_table_uses_partition_projection(template) -> None:
+    table = template["Resources"]["ActesTable"]["Properties"]["TableInput"]
+    assert table["Parameters"]["projection.enabled"] == "true"
+    workgroup = template["Resources"]["AnalyticsWorkgroup"]["Properties"]["WorkGroupConfiguration"]
+    assert workgroup["BytesScannedCutoffPerQuery"] == {"Ref": "AthenaBytesScannedCutoff"}
+
+
+def test_outputs(template) -> None:
+    assert {"ApiUrl", "RawBucketName", "CuratedBucketName"} <= set(template["Outputs"])
+
+
+def test_lambda_requirements_are_generated_from_pyproject() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "gen_requirements.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_samconfig_points_at_the_template() -> None:
+    text = (REPO_ROOT / "samconfig.toml").read_text(encoding="utf-8")
+    assert 'template_file = "infra/template.yaml"' in text
+    assert Path(REPO_ROOT / "infra" / "template.yaml").exists()
