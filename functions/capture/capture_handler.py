@@ -108,7 +108,7 @@ def _ingest(
         return {"key": key, "outcome": "ignored"}
     if result.outcome == "rejected":
         logger.warning(
-            "depot ZIP rejected", extra={"key": key, "reason": result.reason, "message": result.message}
+            "depot ZIP rejected", extra={"key": key, "reason": result.reason, "detail": result.message}
         )
     else:
         logger.info("depot ZIP ingested", extra={"key": key, "outcome": result.outcome, "id_d": result.id_d})

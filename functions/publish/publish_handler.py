@@ -48,14 +48,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     trigger: PublishTrigger = parse_publish_event(event, settings.curated_bucket)
     for bad in trigger.rejected:
         logger.error(
-            "unusable publish event record", extra={"message_id": bad.message_id, "reason": bad.reason}
+            "unusable publish event record", extra={"sqs_message_id": bad.message_id, "reason": bad.reason}
         )
     client = DatagouvClient.from_settings(settings)
     partitions = None if trigger.full else trigger.partitions()
     report = run_publish(curated, client, options, partitions=partitions)
     logger.info(
         "publish run",
-        extra={k: v for k, v in report.model_dump(mode="json").items() if k != "planned_calls"},
+        extra={"run_report": report.model_dump(mode="json", exclude={"planned_calls"})},
     )
     if trigger.full:
         return {"full": True, "failed": len(report.failed)}

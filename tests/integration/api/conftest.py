@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+
 from regate.api.app import ApiServices, build_services, create_app
 from regate.api.local_server import http_api_event
 from regate.api.sampledata import Acte, write_partitions
@@ -208,21 +210,73 @@ def seed(curated_store: Any, settings: Any) -> None:
     )
 
 
-@pytest.fixture()
-def api_settings(settings: Any, tmp_path: Path) -> Any:
-    return settings.model_copy(update={"api_cache_dir": str(tmp_path / "cache")})
+def _buckets(moto_endpoint: str, cache_dir: Path) -> tuple[Any, Any, Any]:
+    """Fresh versioned raw + curated buckets and settings for them."""
+    from regate.settings import Settings
+    from regate.storage import ObjectStore, make_s3_client
+
+    suffix = uuid.uuid4().hex[:10]
+    settings = Settings(
+        s3_endpoint_url=moto_endpoint,
+        raw_bucket=f"raw-api-{suffix}",
+        curated_bucket=f"curated-api-{suffix}",
+        public_base_url="https://regate.example.org",
+        recherche_entreprises_enabled=False,
+        api_cache_dir=str(cache_dir),
+    )
+    client = make_s3_client(settings)
+    for bucket in (settings.raw_bucket, settings.curated_bucket):
+        client.create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": settings.s3_region}
+        )
+        client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    return settings, client, ObjectStore(client, settings.curated_bucket)
 
 
-@pytest.fixture()
-def seeded(api_settings: Any, curated_store: Any) -> Any:
-    seed(curated_store, api_settings)
-    return curated_store
+@pytest.fixture(scope="module")
+def shared_env(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any, Any]:
+    """One seeded bucket shared by the read-only tests of a module (seeding costs ~1 s)."""
+    settings, client, curated = _buckets(moto_endpoint, tmp_path_factory.mktemp("api-cache"))
+    seed(curated, settings)
+    return settings, client, curated
 
 
-@pytest.fixture()
-def services(api_settings: Any, s3_client: Any, seeded: Any) -> ApiServices:
+@pytest.fixture(scope="module")
+def services(shared_env: tuple[Any, Any, Any]) -> ApiServices:
+    settings, client, _ = shared_env
     # list_ttl 0: every request re-lists, so tests see writes at once
-    return build_services(api_settings, s3_client, directory=FakeDirectory(), list_ttl_seconds=0)
+    return build_services(settings, client, directory=FakeDirectory(), list_ttl_seconds=0)
+
+
+@pytest.fixture()
+def fresh_env(moto_endpoint: str, tmp_path: Path) -> tuple[Any, Any, Any]:
+    settings, client, curated = _buckets(moto_endpoint, tmp_path / "cache")
+    seed(curated, settings)
+    return settings, client, curated
+
+
+@pytest.fixture()
+def api_settings(fresh_env: tuple[Any, Any, Any]) -> Any:
+    return fresh_env[0]
+
+
+@pytest.fixture()
+def seeded(fresh_env: tuple[Any, Any, Any]) -> Any:
+    """The curated store of the fresh environment (tests that write)."""
+    return fresh_env[2]
+
+
+@pytest.fixture()
+def raw_store(fresh_env: tuple[Any, Any, Any]) -> Any:
+    from regate.storage import ObjectStore
+
+    return ObjectStore(fresh_env[1], fresh_env[0].raw_bucket)
+
+
+@pytest.fixture()
+def fresh_services(fresh_env: tuple[Any, Any, Any]) -> ApiServices:
+    settings, client, _ = fresh_env
+    return build_services(settings, client, directory=FakeDirectory(), list_ttl_seconds=0)
 
 
 class Client:
@@ -240,6 +294,11 @@ class Client:
         return json.loads(response["body"])
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def client(services: ApiServices) -> Client:
     return Client(services)
+
+
+@pytest.fixture()
+def fresh_client(fresh_services: ApiServices) -> Client:
+    return Client(fresh_services)

@@ -1,4 +1,4 @@
-"""Directory and SIRET cache against S3 (moto server): config file in the curated bucket, cached resolutions."""
+"""Directory and SIRET cache on S3 (moto server): operator file in the curated bucket, cached resolutions."""
 
 from __future__ import annotations
 
@@ -184,3 +184,20 @@ def test_cache_write_is_idempotent(curated_store) -> None:
         )
         resolver.resolve("213502388")
     assert len(curated_store.list_versions(layout.siret_cache_key("213502388"))) == 1
+
+
+def test_hand_edited_cache_entries_are_read_safely(curated_store) -> None:
+    clock = FakeClock()
+    key = layout.siret_cache_key("213502388")
+    entry = {
+        "siren": "213502388",
+        "siret": "21350238800019",
+        "status": "found",
+        "checked_at": "2024-05-30T08:00:00",
+    }
+    curated_store.put_json_if_changed(key, entry)
+    fake = FakeHttp(down)
+    assert SiretResolver(curated_store, session_for(fake, clock), True, BASE, clock).resolve("213502388") == (
+        "21350238800019"
+    )
+    assert fake.calls == 0  # naive date read as UTC: still fresh

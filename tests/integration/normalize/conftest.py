@@ -25,9 +25,17 @@ class RawSeeder:
     def __init__(self, raw_store) -> None:
         self.raw = raw_store
 
-    def put(self, template: str, *, id_e: str | None = None, id_d: str | None = None,
-            data: dict[str, Any] | None = None, drop: tuple[str, ...] = (), last_action: str | None = None,
-            files: dict[str, bytes] | None = None) -> dict[str, Any]:
+    def put(
+        self,
+        template: str,
+        *,
+        id_e: str | None = None,
+        id_d: str | None = None,
+        data: dict[str, Any] | None = None,
+        drop: tuple[str, ...] = (),
+        last_action: str | None = None,
+        files: dict[str, bytes] | None = None,
+    ) -> dict[str, Any]:
         from regate.storage import layout
 
         doc = copy.deepcopy(load_fixture(template))
@@ -44,15 +52,20 @@ class RawSeeder:
         for f in cap["files"]:
             body = (files or {}).get(f["field"])
             if body is None:
-                body = (NORMALIZE_FIXTURES / "aracte_del2024_012.xml").read_bytes() if f["field"] == "aractes" \
+                body = (
+                    (NORMALIZE_FIXTURES / "aracte_del2024_012.xml").read_bytes()
+                    if f["field"] == "aractes"
                     else f"%PDF-1.4 {id_e}/{id_d}/{f['field']}".encode()
+                )
             key = layout.document_file_key(id_e, id_d, f["field"], f["num"], f["name"])
             self.raw.put_if_changed(key, body)
             new_files.append({**f, "key": key, "sha256": hashlib.sha256(body).hexdigest(), "size": len(body)})
         cap["files"] = new_files
         cap["content_sha256"] = hashlib.sha256(json.dumps(doc["detail"], sort_keys=True).encode()).hexdigest()
-        self.raw.put_if_changed(layout.document_detail_key(id_e, id_d),
-                                json.dumps(doc, ensure_ascii=False, sort_keys=True).encode())
+        self.raw.put_if_changed(
+            layout.document_detail_key(id_e, id_d),
+            json.dumps(doc, ensure_ascii=False, sort_keys=True).encode(),
+        )
         return doc
 
     def put_bytes(self, id_e: str, id_d: str, body: bytes) -> None:

@@ -9,7 +9,6 @@ import json
 import pyarrow.parquet as pq
 import pytest
 from conftest import RENNES_SIRET, validata_errors  # type: ignore[import-not-found]
-
 from regate.normalize.pipeline import Normalizer
 from regate.normalize.reports import RunReport
 from regate.storage import layout
@@ -41,14 +40,27 @@ def all_versions(store) -> dict[str, list[str]]:
 
 def test_normalize_cell_by_cell(seeder, raw_store, curated_store, settings, rennes_config, tmp_path):
     seeder.put("pull_deliberation.json")  # 7.5, publier (Mégalis code 3, no flux definition)
-    seeder.put("pull_deliberation.json", id_d="Lvl3Quo", data={
-        "numero_de_lacte": "DEL2024_013", "classification": "1.1.2 Marchés publics",
-        "objet": 'Travaux "rue de l\'Église", lot 2\nsuite ’ œ € 🎉 Ωmega', "acte_unique_id": "",
-        "date_ar": ""})  # ARActe read from raw for IDActe and date_ar
-    seeder.put("pull_deliberation.json", id_d="EarlyAR", data={
-        "numero_de_lacte": "DEL2024_014", "date_de_lacte": "2024-02-10", "date_ar": "2024-02-01"})
-    seeder.put("pull_deliberation.json", id_d="Indiv01", data={
-        "numero_de_lacte": "AI2024_001", "acte_nature": "3", "publication_open_data": ""})
+    seeder.put(
+        "pull_deliberation.json",
+        id_d="Lvl3Quo",
+        data={
+            "numero_de_lacte": "DEL2024_013",
+            "classification": "1.1.2 Marchés publics",
+            "objet": 'Travaux "rue de l\'Église", lot 2\nsuite ’ œ € 🎉 Ωmega',
+            "acte_unique_id": "",
+            "date_ar": "",
+        },
+    )  # ARActe read from raw for IDActe and date_ar
+    seeder.put(
+        "pull_deliberation.json",
+        id_d="EarlyAR",
+        data={"numero_de_lacte": "DEL2024_014", "date_de_lacte": "2024-02-10", "date_ar": "2024-02-01"},
+    )
+    seeder.put(
+        "pull_deliberation.json",
+        id_d="Indiv01",
+        data={"numero_de_lacte": "AI2024_001", "acte_nature": "3", "publication_open_data": ""},
+    )
     seeder.put("push_deliberation.json")  # date 2024-3-5 from a depot ZIP
     report = run(raw_store, curated_store, settings)
 
@@ -59,7 +71,9 @@ def test_normalize_cell_by_cell(seeder, raw_store, curated_store, settings, renn
     first = by_id["DEL2024_012"]
     assert first["COLL_NOM"] == "Ville de Rennes" and first["COLL_SIRET"] == RENNES_SIRET
     assert first["DELIB_DATE"] == "2024-01-15" and first["PREF_DATE"] == "2024-01-18"
-    assert first["DELIB_MATIERE_CODE"] == "7.5" and first["DELIB_MATIERE_NOM"] == "finances locales/subventions"
+    assert (
+        first["DELIB_MATIERE_CODE"] == "7.5" and first["DELIB_MATIERE_NOM"] == "finances locales/subventions"
+    )
     assert first["PREF_ID"] == "PREF035" and first["BUDGET_ANNEE"] == "" and first["VOTE_EFFECTIF"] == ""
     assert first["DELIB_URL"].startswith("https://regate.example.org/v1/documents/")
     third = by_id["DEL2024_013"]
@@ -72,16 +86,19 @@ def test_normalize_cell_by_cell(seeder, raw_store, curated_store, settings, renn
     assert by_id["CM_2024_031"]["DELIB_DATE"] == "2024-03-05"
     assert by_id["CM_2024_031"]["DELIB_MATIERE_NOM"] == "finances locales/fiscalité"
     assert [r["DELIB_ID"] for r in rows] == sorted(by_id, key=lambda i: (by_id[i]["DELIB_DATE"], i))
-    assert validata_errors(curated_store.get_bytes(layout.scdl_deliberations_key("213502388", 2024)),
-                           tmp_path) == []
+    assert (
+        validata_errors(curated_store.get_bytes(layout.scdl_deliberations_key("213502388", 2024)), tmp_path)
+        == []
+    )
     national = curated_store.get_bytes(layout.scdl_deliberations_national_key(2024))
     assert national == curated_store.get_bytes(layout.scdl_deliberations_key("213502388", 2024))
     assert validata_errors(national, tmp_path) == []
 
     # Parquet: exact schemas; the acte individuel only in the internal dataset
     actes = pq.read_table(io.BytesIO(curated_store.get_bytes(layout.actes_parquet_key("213502388", 2024))))
-    public = pq.read_table(io.BytesIO(
-        curated_store.get_bytes(layout.actes_parquet_key("213502388", 2024, public=True))))
+    public = pq.read_table(
+        io.BytesIO(curated_store.get_bytes(layout.actes_parquet_key("213502388", 2024, public=True)))
+    )
     assert actes.schema.equals(ACTES_SCHEMA) and public.schema.equals(PUBLIC_ACTES_SCHEMA)
     assert actes.num_rows == 5 and public.num_rows == 4
     assert "AI2024_001" not in public.column("delib_id").to_pylist()
@@ -98,7 +115,9 @@ def test_normalize_cell_by_cell(seeder, raw_store, curated_store, settings, renn
     indiv_files = json.loads(internal["AI2024_001"]["fichiers"])
     assert all(f["sha256"] not in "".join(doc_keys) for f in indiv_files)
     main_doc = internal["DEL2024_012"]["document_id"]
-    assert curated_store.get_bytes(layout.public_document_key(main_doc, "DEL2024_012-tampon.pdf")).startswith(b"%PDF")
+    assert curated_store.get_bytes(layout.public_document_key(main_doc, "DEL2024_012-tampon.pdf")).startswith(
+        b"%PDF"
+    )
     assert curated_store.exists(layout.dirty_partition_key("213502388", 2024))
     assert curated_store.exists(layout.dirty_partition_key("all", 2024))
     saved = curated_store.get_json(layout.run_report_key("normalize"))
@@ -111,8 +130,9 @@ def test_normalize_cell_by_cell(seeder, raw_store, curated_store, settings, renn
     assert again.files_written == [] and again.documents_skipped == 5
 
 
-def test_normalize_cancelled_and_deleted_acts_are_withdrawn(seeder, raw_store, curated_store, settings,
-                                                            rennes_config):
+def test_normalize_cancelled_and_deleted_acts_are_withdrawn(
+    seeder, raw_store, curated_store, settings, rennes_config
+):
     seeder.put("pull_deliberation.json")
     seeder.put("pull_deliberation.json", id_d="Gone001", data={"numero_de_lacte": "DEL2024_020"})
     run(raw_store, curated_store, settings)
@@ -138,7 +158,8 @@ def test_normalize_quarantine_and_pending(seeder, raw_store, curated_store, sett
     seeder.put("pull_deliberation.json", id_e="77", id_d="NoSiret", data={"numero_de_lacte": "DEL2024_099"})
     raw_store.put_if_changed(  # an entity whose collectivité has no SIRET anywhere
         layout.document_detail_key("77", "NoSiret"),
-        raw_store.get_bytes(layout.document_detail_key("77", "NoSiret")).replace(b"213502388", b"200046977"))
+        raw_store.get_bytes(layout.document_detail_key("77", "NoSiret")).replace(b"213502388", b"200046977"),
+    )
     report = run(raw_store, curated_store, settings)
     reasons = {q.id_d: q.reason for q in report.quarantined}
     assert reasons == {"NoSiren1": "siren_absent", "BadDate1": "date_invalide", "Broken1": "json_invalide"}
@@ -155,16 +176,23 @@ def test_normalize_quarantine_and_pending(seeder, raw_store, curated_store, sett
 def test_normalize_rebuild_is_byte_identical(seeder, raw_store, curated_store, settings, rennes_config):
     seeder.put("pull_deliberation.json")
     seeder.put("push_deliberation.json")
-    seeder.put("pull_deliberation.json", id_d="Y2023ab", data={"numero_de_lacte": "DEL2023_1",
-                                                               "date_de_lacte": "2023-12-01"})
+    seeder.put(
+        "pull_deliberation.json",
+        id_d="Y2023ab",
+        data={"numero_de_lacte": "DEL2023_1", "date_de_lacte": "2023-12-01"},
+    )
     run(raw_store, curated_store, settings, mode="rebuild")
-    first = {k: curated_store.get_bytes(k) for k in curated_store.list_keys("") if not k.startswith("_state/")}
+    first = {
+        k: curated_store.get_bytes(k) for k in curated_store.list_keys("") if not k.startswith("_state/")
+    }
     versions = all_versions(curated_store)
     # wipe the products (not raw) and rebuild: same bytes; a second rebuild writes nothing
     for key in list(curated_store.list_keys("scdl/")) + list(curated_store.list_keys("public/")):
         curated_store.delete(key)
     run(raw_store, curated_store, settings, mode="rebuild")
-    second = {k: curated_store.get_bytes(k) for k in curated_store.list_keys("") if not k.startswith("_state/")}
+    second = {
+        k: curated_store.get_bytes(k) for k in curated_store.list_keys("") if not k.startswith("_state/")
+    }
     assert second == first
     versions = all_versions(curated_store)
     run(raw_store, curated_store, settings, mode="rebuild")

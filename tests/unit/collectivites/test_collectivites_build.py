@@ -84,7 +84,7 @@ def make_tarball(path: Path) -> Path:
                 "departement": "975",
                 "region": "",
             },
-        ],  # fmt: skip
+        ],
         "epci.json": [
             {
                 "code": "243500139",
@@ -96,7 +96,7 @@ def make_tarball(path: Path) -> Path:
                     {"code": "35238", "siren": "213502388", "populationMunicipale": 230890},
                 ],
             },
-        ],  # fmt: skip
+        ],
         "ept.json": [],
     }
     with tarfile.open(path, "w:gz") as tar:

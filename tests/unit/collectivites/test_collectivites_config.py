@@ -179,3 +179,11 @@ def test_normalizers() -> None:
     assert normalize_siret("21350238800019", "213502388") == "21350238800019"
     assert normalize_siret("21350238800019", "243500139") is None
     assert normalize_siret("21350238800018") is None
+
+
+def test_trailing_separators_from_a_spreadsheet_are_tolerated() -> None:
+    data = b"siren,siret,nom,open_data,documents,annexes,,\n213502388,,Rennes,non,,,,\n"
+    configs, problems = parse_collectivites_csv(data)
+    assert codes(problems) == ["empty_column_name"]
+    assert problems[0].severity == "warning"
+    assert configs["213502388"].open_data is False

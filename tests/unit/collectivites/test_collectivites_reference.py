@@ -122,6 +122,8 @@ def test_loader_rejects_a_file_that_does_not_match_its_checksum(tmp_path: Path) 
         "siren,nom\n213502388,Rennes\n",  # columns missing
         ",".join(REFERENCE_COLUMNS) + "\n213502388,ville,,,,,,,,,,\n",  # unknown kind
         ",".join(REFERENCE_COLUMNS) + "\n213502388,commune,,,A,,,,,,,\n213502388,commune,,,B,,,,,,,\n",
+        ",".join(REFERENCE_COLUMNS) + "\n213502388,commune,COM\n",  # ragged
+        ",".join(REFERENCE_COLUMNS) + "\n,commune,,,A,,,,,,,\n",  # no SIREN
     ],
 )
 def test_loader_rejects_inconsistent_tables(tmp_path: Path, body: str) -> None:
@@ -140,3 +142,21 @@ def test_small_table_lookups(tmp_path: Path) -> None:
     assert table.get("000000000") is None
     assert "200040350" in table and 200040350 not in table
     assert list(table.sirens()) == ["200040350", "200053668"]
+
+
+def test_loader_rejects_a_corrupted_archive(tmp_path: Path) -> None:
+    (tmp_path / "t.csv.gz").write_bytes(b"not gzip at all")
+    with pytest.raises(ReferenceDataError, match="unreadable"):
+        ReferenceData.load(tmp_path / "t.csv.gz")
+
+
+def test_loader_accepts_columns_in_any_order_and_blank_lines(tmp_path: Path) -> None:
+    columns = list(reversed(REFERENCE_COLUMNS))
+    values = dict.fromkeys(REFERENCE_COLUMNS, "")
+    values.update(siren="243500139", kind="epci", nom="Rennes Métropole", cog="2026")
+    body = ",".join(columns) + "\n\n" + ",".join(values[c] for c in columns) + "\n"
+    table = ReferenceData.load(write_table(tmp_path / "t.csv.gz", body))
+    entry = table.get("243500139")
+    assert (
+        entry is not None and entry.nom == "Rennes Métropole" and entry.kind == "epci" and entry.cog == 2026
+    )

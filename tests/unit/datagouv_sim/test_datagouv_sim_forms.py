@@ -80,14 +80,20 @@ def test_schema_version_without_name_or_url():
 
 def test_schema_catalogue_url_is_rewritten_to_name_and_version():
     url = "https://schema.data.gouv.fr/schemas/scdl/deliberations/2.1.5/schema.json"
-    assert clean_schema({"url": url}, CATALOGUE) == {"name": "scdl/deliberations", "version": "2.1.5", "url": None}
+    assert clean_schema({"url": url}, CATALOGUE) == {
+        "name": "scdl/deliberations",
+        "version": "2.1.5",
+        "url": None,
+    }
 
 
 def test_schema_external_url_is_kept_and_invalid_url_refused():
     assert clean_schema({"url": "https://example.org/my-schema.json"}, CATALOGUE)["url"] == (
         "https://example.org/my-schema.json"
     )
-    assert _errors(clean_schema, {"url": "not a url"}, CATALOGUE) == {"schema": {"url": ['Invalid URL "not a url"']}}
+    assert _errors(clean_schema, {"url": "not a url"}, CATALOGUE) == {
+        "schema": {"url": ['Invalid URL "not a url"']}
+    }
 
 
 def test_schema_null_clears():
@@ -136,13 +142,17 @@ def test_frequency_unknown_value_is_refused():
 
 def test_tags_are_slugified_deduplicated_and_length_checked():
     assert clean_tags(["SCDL", "Délibérations", "scdl"]) == ["scdl", "deliberations"]
-    assert _errors(clean_tags, ["ok-tag", "ab"]) == {"tags": ['Tag "ab" must be between 3 and 96 characters long.']}
+    assert _errors(clean_tags, ["ok-tag", "ab"]) == {
+        "tags": ['Tag "ab" must be between 3 and 96 characters long.']
+    }
     assert "tags" in _errors(clean_tags, ["x" * 97])
     assert "tags" in _errors(clean_tags, [1, 2])
 
 
 def test_license_must_be_known():
-    assert clean_dataset_form({"title": "T", "description": "D", "license": "lov2"}, None)["license"] == "lov2"
+    assert (
+        clean_dataset_form({"title": "T", "description": "D", "license": "lov2"}, None)["license"] == "lov2"
+    )
     assert _errors(clean_dataset_form, {"title": "T", "description": "D", "license": "wtfpl"}, None) == {
         "license": ["Not a valid choice."]
     }
@@ -210,7 +220,13 @@ def _hosted() -> dict:
 
 def test_resource_put_on_hosted_ignores_protected_fields():
     values = clean_resource_form(
-        {"format": "xml", "url": "https://evil.example/x", "filesize": 1, "mime": "text/xml", "title": "Délibs"},
+        {
+            "format": "xml",
+            "url": "https://evil.example/x",
+            "filesize": 1,
+            "mime": "text/xml",
+            "title": "Délibs",
+        },
         _hosted(),
         CATALOGUE,
     )
@@ -230,8 +246,9 @@ def test_remote_resource_needs_title_and_valid_url():
 
 def test_remote_resource_checksum_and_type_validation():
     base = {"title": "t", "url": "https://example.org/a.csv"}
-    assert "checksum" in _errors(clean_resource_form, {**base, "checksum": {"type": "crc32", "value": "x"}}, None,
-                                 CATALOGUE)  # fmt: skip
+    assert "checksum" in _errors(
+        clean_resource_form, {**base, "checksum": {"type": "crc32", "value": "x"}}, None, CATALOGUE
+    )
     assert "type" in _errors(clean_resource_form, {**base, "type": "data"}, None, CATALOGUE)
     values = clean_resource_form({**base, "format": " CSV ", "type": "main"}, None, CATALOGUE)
     assert values["format"] == "csv"

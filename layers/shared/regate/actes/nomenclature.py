@@ -184,7 +184,9 @@ def parse_classification(raw: str | None) -> Classification | None:
         return None
     match = _CODE_RE.match(text)
     if match is None:
-        raise ValueError(f"classification ACTES illisible : {raw!r} (attendu un code comme « 7.5 » ou « 1.1.2 »)")
+        raise ValueError(
+            f"classification ACTES illisible : {raw!r} (attendu un code comme « 7.5 » ou « 1.1.2 »)"
+        )
     code, libelle = match.group(1), match.group(2)
     parts = code.split(".")
     niveau2 = f"{int(parts[0])}.{int(parts[1])}"

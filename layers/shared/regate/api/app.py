@@ -132,7 +132,7 @@ def respond(
     all_headers = {**_base_headers(services), "ETag": etag, **(headers or {})}
     if _matches(app, etag):
         return Response(304, headers=all_headers, body="")
-    if content_type == JSON or content_type.endswith("+json"):
+    if not isinstance(body, str | bytes):
         body = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
     return Response(200, content_type=content_type, body=body, headers=all_headers)
 

@@ -14,6 +14,8 @@ from regate.capture.envelope import CapturedFile, RawDocument
 from regate.storage.layout import document_detail_key
 from regate.storage.store import SHA256_META, ObjectStore, dumps_canonical
 
+_SINGLE_PUT_BYTES = 8 * 1024 * 1024
+
 
 def content_sha256(
     detail: dict[str, Any], files: list[CapturedFile], metadata: dict[str, Any] | None = None
@@ -56,14 +58,19 @@ def put_stream_if_changed(
     current = store.head(key)
     if current is not None and (current.get("Metadata") or {}).get(SHA256_META) == sha256:
         return False
+    content_type = content_type or "application/octet-stream"
+    size = fileobj.seek(0, 2)
     fileobj.seek(0)
+    if size <= _SINGLE_PUT_BYTES:  # one request; the transfer manager only pays off for big files
+        store.client.put_object(
+            Bucket=store.bucket,
+            Key=key,
+            Body=fileobj.read(),
+            ContentType=content_type,
+            Metadata={SHA256_META: sha256},
+        )
+        return True
     store.client.upload_fileobj(
-        fileobj,
-        store.bucket,
-        key,
-        ExtraArgs={
-            "Metadata": {SHA256_META: sha256},
-            "ContentType": content_type or "application/octet-stream",
-        },
+        fileobj, store.bucket, key, ExtraArgs={"Metadata": {SHA256_META: sha256}, "ContentType": content_type}
     )
     return True

@@ -46,8 +46,12 @@ def _run(mode: str, report_path: Path | None, workers: int) -> None:
     raw = ObjectStore(client, settings.raw_bucket)
     curated = ObjectStore(client, settings.curated_bucket)
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=True,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
     ) as progress:
         task = progress.add_task("documents", total=None)
 

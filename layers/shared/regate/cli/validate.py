@@ -1,9 +1,66 @@
-"""`regate` subcommands: validate (registered by :mod:`regate.cli.main`)."""
+"""`regate validate FILE.csv`: the fast SCDL validator from the command line.
+
+Exit codes are the contract for scripts and CI: 0 valid (warnings allowed), 1 errors, 2 file or schema
+unreadable. Messages are French (« ligne N, colonne X : … »), like validata.fr, for agents of collectivités.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+_SCHEMA_HELP = (
+    "Schéma : nom embarqué (`scdl/deliberations`, `scdl/catalogue`, `scdl/budget`), éventuellement "
+    "`nom@version` (`scdl/deliberations@2.1.5`), ou chemin d'un fichier Table Schema JSON."
+)
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands to app (filled in by the owner of this stage)."""
+    """Attach ``validate`` to the ``regate`` app."""
+
+    @app.command("validate")
+    def validate_command(
+        file: Path = typer.Argument(..., help="Fichier CSV à valider.", show_default=False),
+        schema: str = typer.Option("scdl/deliberations", "--schema", help=_SCHEMA_HELP),
+        as_json: bool = typer.Option(False, "--json", help="Écrire le rapport complet en JSON sur stdout."),
+        validata: bool = typer.Option(
+            False,
+            "--validata",
+            help=(
+                "Mode Validata : verdicts identiques à validata.fr (colonnes manquantes facultatives, "
+                "désordonnées ou en trop = avertissements). Par défaut : mode strict SCDL du pipeline."
+            ),
+        ),
+    ) -> None:
+        """Valider un CSV contre un schéma SCDL (types, contraintes, custom checks Validata).
+
+        Code de sortie : 0 valide, 1 erreurs, 2 fichier ou schéma illisible.
+        """
+        from regate.scdl.schema import load_schema
+        from regate.scdl.validator import validate_csv
+
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            typer.echo(f"Fichier illisible : {file} ({exc.strerror or exc})", err=True)
+            raise typer.Exit(2) from exc
+        name, _, version = schema.partition("@")
+        try:
+            table_schema = load_schema(name, version or None)
+        except (OSError, ValueError) as exc:
+            typer.echo(f"Schéma illisible : {exc}", err=True)
+            raise typer.Exit(2) from exc
+
+        report = validate_csv(data, table_schema, strict=not validata)
+        if as_json:
+            typer.echo(report.model_dump_json(indent=2))
+        else:
+            for issue in report.errors:
+                typer.echo(f"erreur : {issue.render()} [{issue.code}]")
+            for issue in report.warnings:
+                typer.echo(f"avertissement : {issue.render()} [{issue.code}]")
+            mode = "strict SCDL" if report.strict else "Validata"
+            label = f"{name} {table_schema.version or ''}".strip()
+            typer.echo(f"{file.name} — schéma {label}, mode {mode}. {report.summary()}")
+        raise typer.Exit(0 if report.valid else 1)

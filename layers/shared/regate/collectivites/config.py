@@ -115,7 +115,11 @@ def _parse(data: bytes, problems: list[ConfigProblem]) -> dict[str, Collectivite
                     continue
                 header = [cell.strip().lower() for cell in cells]
                 seen: set[str] = set()
+                if "" in header:
+                    problem("empty_column_name", "column(s) without a name ignored", line, None, True)
                 for name in header:
+                    if not name:
+                        continue  # trailing separators from spreadsheets
                     if name in seen:
                         problem(
                             "duplicate_column", f"column {name!r} appears twice; file ignored", line, name
@@ -123,9 +127,7 @@ def _parse(data: bytes, problems: list[ConfigProblem]) -> dict[str, Collectivite
                         return {}
                     seen.add(name)
                     if name not in KNOWN_COLUMNS:
-                        problem(
-                            "unknown_column", f"unknown column {name!r} ignored", line, name or None, True
-                        )
+                        problem("unknown_column", f"unknown column {name!r} ignored", line, name, True)
                 if "siren" not in header:
                     problem(
                         "missing_column", "required column 'siren' is missing; file ignored", line, "siren"

@@ -38,6 +38,7 @@ REFERENCE_COLUMNS: tuple[str, ...] = (
     "cog",
 )
 _KINDS = {"commune", "epci", "departement", "region", "autre"}
+_NOM_AT = REFERENCE_COLUMNS.index("nom")
 
 
 class ReferenceDataError(ValueError):
@@ -50,21 +51,24 @@ class ReferenceData:
     _default_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, rows: Iterable[Mapping[str, str]], meta: Mapping[str, Any] | None = None) -> None:
+        """Rows as mappings column → value (tests, tools); :meth:`load` takes a faster path for files."""
         self.meta: dict[str, Any] = dict(meta or {})
-        self._rows: dict[str, dict[str, str]] = {}
+        self._rows: dict[str, tuple[str, ...]] = {}
         self._by_insee: dict[str, str] = {}
+        self._models: dict[str, Collectivite] = {}
+        self._ingest(tuple((row.get(c) or "").strip() for c in REFERENCE_COLUMNS) for row in rows)
+
+    def _ingest(self, rows: Iterable[tuple[str, ...]]) -> None:
+        siren_at, kind_at, insee_at = (REFERENCE_COLUMNS.index(c) for c in ("siren", "kind", "code_insee"))
         for row in rows:
-            siren = (row.get("siren") or "").strip()
-            kind = (row.get("kind") or "").strip()
+            siren, kind = row[siren_at], row[kind_at]
             if not siren or kind not in _KINDS:
-                raise ReferenceDataError(f"bad reference row: {dict(row)!r}")
+                raise ReferenceDataError(f"bad reference row: {row!r}")
             if siren in self._rows:
                 raise ReferenceDataError(f"duplicate SIREN in reference data: {siren}")
-            clean = {column: (row.get(column) or "").strip() for column in REFERENCE_COLUMNS}
-            self._rows[siren] = clean
-            if clean["code_insee"] and kind == "commune":
-                self._by_insee[clean["code_insee"]] = siren
-        self._models: dict[str, Collectivite] = {}
+            self._rows[siren] = row
+            if kind == "commune" and row[insee_at]:
+                self._by_insee[row[insee_at]] = siren
 
     # ------------------------------------------------------------------------- loading
     @classmethod
@@ -77,12 +81,28 @@ class ReferenceData:
             expected = meta.get("sha256")
             if expected and hashlib.sha256(raw).hexdigest() != expected:
                 raise ReferenceDataError(f"{data_path.name} does not match the sha256 in {meta_path.name}")
-        text = gzip.decompress(raw).decode("utf-8") if data_path.suffix == ".gz" else raw.decode("utf-8")
-        reader = csv.DictReader(io.StringIO(text))
-        missing = set(REFERENCE_COLUMNS) - set(reader.fieldnames or ())
+        try:
+            text = gzip.decompress(raw).decode("utf-8") if data_path.suffix == ".gz" else raw.decode("utf-8")
+        except (OSError, EOFError, UnicodeDecodeError) as exc:
+            raise ReferenceDataError(f"{data_path.name} is unreadable: {exc}") from exc
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = [name.strip() for name in next(reader, [])]
+        missing = set(REFERENCE_COLUMNS) - set(header)
         if missing:
             raise ReferenceDataError(f"{data_path.name} lacks columns {sorted(missing)}")
-        return cls(reader, meta)
+        positions = [header.index(column) for column in REFERENCE_COLUMNS]
+        width = len(header)
+        table = cls((), meta)
+        if positions == list(range(len(REFERENCE_COLUMNS))) and width == len(REFERENCE_COLUMNS):
+            rows: Iterable[tuple[str, ...]] = (
+                tuple(cells) for cells in reader if len(cells) == width or _bad(cells)
+            )
+        else:
+            rows = (
+                tuple(cells[i] for i in positions) for cells in reader if len(cells) == width or _bad(cells)
+            )
+        table._ingest(rows)
+        return table
 
     @classmethod
     def load_default(cls) -> ReferenceData:
@@ -123,7 +143,8 @@ class ReferenceData:
     def sirens(self) -> Iterator[str]:
         return iter(sorted(self._rows))
 
-    def _build(self, row: dict[str, str]) -> Collectivite:
+    def _build(self, values: tuple[str, ...]) -> Collectivite:
+        row = dict(zip(REFERENCE_COLUMNS, values, strict=True))
         epci_siren = row["epci_siren"] or None
         epci_row = self._rows.get(epci_siren) if epci_siren else None
         return Collectivite(
@@ -131,17 +152,24 @@ class ReferenceData:
             nom=row["nom"],
             siret=None,  # no offline source for the siège SIRET: config or recherche d'entreprises
             code_insee=row["code_insee"] or None,
-            kind=row["kind"],  # type: ignore[arg-type]  (checked in __init__)
+            kind=row["kind"],  # type: ignore[arg-type]  (checked in _ingest)
             population=int(row["population"]) if row["population"] else None,
             lon=float(row["lon"]) if row["lon"] else None,
             lat=float(row["lat"]) if row["lat"] else None,
             departement=row["departement"] or None,
             epci_siren=epci_siren,
-            epci_nom=epci_row["nom"] if epci_row else None,
+            epci_nom=epci_row[_NOM_AT] if epci_row else None,
             region=row["region"] or None,
             nature=row["nature"] or None,
             cog=int(row["cog"]) if row["cog"] else self.vintage,
         )
+
+
+def _bad(cells: list[str]) -> bool:
+    """Blank lines are skipped; any other ragged row means a corrupted file."""
+    if not any(cells):
+        return False
+    raise ReferenceDataError(f"ragged reference row: {cells!r}")
 
 
 @cache

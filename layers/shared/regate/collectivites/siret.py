@@ -9,13 +9,13 @@ a down API is not hammered and tests/demo never need the network.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import requests
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from regate.clock import Clock, SystemClock, utc_iso
 from regate.collectivites.config import normalize_siren, normalize_siret
@@ -39,6 +39,12 @@ class SiretCacheEntry(BaseModel):
     checked_at: datetime
     source: str = SOURCE
     detail: str | None = None
+
+    @field_validator("checked_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        """Naive dates (hand-edited cache) are taken as UTC so comparisons never fail."""
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class _Siege(BaseModel):

@@ -190,6 +190,13 @@ def read_year_file(curated: ObjectStore, scope: str, annee: int) -> YearFile:
     return YearFile(scope, annee, found[0], count_rows(found[0]))
 
 
+def validate_catalogue_csv(data: bytes) -> Any:
+    """SCDL catalogue 0.1.3 check with the generic validator (same rules as Validata)."""
+    from regate.scdl.validator import load_schema, validate_csv
+
+    return validate_csv(data, load_schema("scdl/catalogue", "0.1.3"))
+
+
 def default_validator(data: bytes) -> Any:
     from regate.scdl.validator import validate_deliberations_csv
 
@@ -281,8 +288,13 @@ class Publisher:
         ds_state = state.datasets.get(key)
         info = self._collectivite(scope, files) if scope != layout.NATIONAL else None
         dataset = self._find_dataset(ds_state, scope, info)
-        if dataset is None and not any(f.rows for f in files.values()):
-            return False  # nothing published, nothing to publish
+        if dataset is None:
+            # Nothing on the portal yet: validate first so an invalid file never creates an empty dataset.
+            for annee, year_file in list(files.items()):
+                if year_file.rows and not self._valid(year_file, report):
+                    del files[annee]
+            if not any(f.rows for f in files.values()):
+                return False  # nothing published, nothing (valid) to publish
         org_id, under_coll = self._organization_for(scope, info, dataset)
         desired = self._dataset_payload(scope, info, under_coll)
         changed = False
@@ -370,13 +382,8 @@ class Publisher:
             existing = self._drop(dataset, existing)
             same_file = False
 
-        if not same_file:
-            verdict = self.validate(data)
-            if not getattr(verdict, "valid", False):
-                errors = getattr(verdict, "errors", []) or []
-                detail = "; ".join(e.render() if hasattr(e, "render") else str(e) for e in errors[:3])
-                report.failed.append(_failure(scope, annee, f"invalid SCDL file, not published: {detail}"))
-                return False
+        if not same_file and not self._valid(year_file, report):
+            return False
 
         if kind == "hosted":
             if existing is None:
@@ -424,6 +431,25 @@ class Publisher:
         ds_state.resources[str(annee)] = entry
         ds_state.modified_at = self._now
         return True
+
+    def _valid(self, year_file: YearFile, report: PublishReport) -> bool:
+        """Validate once per content; an invalid file is reported (every time) and never published."""
+        cache: dict[str, str | None] = self.__dict__.setdefault("_verdicts", {})
+        data = year_file.data or b""
+        digest = sha1_hex(data)
+        if digest not in cache:
+            verdict = self.validate(data)
+            problem = None
+            if not getattr(verdict, "valid", False):
+                errors = getattr(verdict, "errors", []) or []
+                problem = "; ".join(e.render() if hasattr(e, "render") else str(e) for e in errors[:3])
+            cache[digest] = problem
+        problem = cache[digest]
+        if problem is not None:
+            report.failed.append(
+                _failure(year_file.scope, year_file.annee, f"invalid SCDL file, not published: {problem}")
+            )
+        return problem is None
 
     def _drop(self, dataset: Dataset, resource: Resource) -> None:
         self.client.delete_resource(dataset.id, resource.id)
@@ -603,14 +629,21 @@ class Publisher:
             "datasets": sum(1 for d in state.datasets.values() if d.resources),
             "resources": sum(len(d.resources) for d in state.datasets.values()),
         }
+        verdict = validate_catalogue_csv(csv_bytes)
+        summary["csv_valid"] = verdict.valid
+        if not verdict.valid:  # never publish an invalid file, the catalogue included
+            summary["csv_errors"] = [e.render() for e in verdict.errors[:5]]
         if self.options.dry_run:
             summary["written"] = False
             return summary
         a = self.curated.put_if_changed(layout.CATALOG_JSONLD_KEY, jsonld, content_type="application/ld+json")
-        b = self.curated.put_if_changed(
-            layout.CATALOG_CSV_KEY, csv_bytes, content_type="text/csv; charset=utf-8"
-        )
-        summary["written"] = a.written or b.written
+        written = a.written
+        if verdict.valid:
+            b = self.curated.put_if_changed(
+                layout.CATALOG_CSV_KEY, csv_bytes, content_type="text/csv; charset=utf-8"
+            )
+            written = written or b.written
+        summary["written"] = written
         return summary
 
     def _note(self, message: str) -> None:

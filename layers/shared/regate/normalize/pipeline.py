@@ -385,20 +385,33 @@ class Normalizer:
 
     # ------------------------------------------------------------------------ entry points
     def handle_key(self, key: str, report: RunReport) -> set[int]:
-        """One S3 event on ``pastell/{id_e}/{id_d}/detail.json`` (created or deleted, any order, maybe twice).
+        """One S3 event on ``pastell/{id_e}/{id_d}/detail.json`` (see :meth:`process_keys`)."""
+        return self.process_keys([key], report)
 
-        The event only says *which* document: its current state is read from raw, so redelivered and
-        out-of-order events converge. Returns the years whose national file must be rebuilt.
+    def process_keys(self, keys: Iterable[str], report: RunReport) -> set[int]:
+        """A batch of S3 events on ``pastell/{id_e}/{id_d}/detail.json`` (created or deleted, any order, maybe
+        twice): normalise each document, then rebuild each touched partition once, then mark them done.
+
+        An event only says *which* document: its current state is read from raw, so redelivered and
+        out-of-order events converge. Other keys are ignored. Returns the years whose national file must
+        be rebuilt.
         """
-        ids = detail_key_ids(key)
-        if ids is None:
-            return set()
-        outcome = self.normalize_document(ids[0], ids[1], report)
-        for partition in sorted(outcome.touched):
+        outcomes = []
+        for key in keys:
+            ids = detail_key_ids(key)
+            if ids is not None:
+                outcomes.append(self.normalize_document(ids[0], ids[1], report))
+        return self.complete(outcomes, report)
+
+    def complete(self, outcomes: list[DocumentOutcome], report: RunReport) -> set[int]:
+        """Rebuild the partitions the outcomes touched, then commit their pointers (crash-safe order)."""
+        touched = set().union(*(o.touched for o in outcomes)) if outcomes else set()
+        for partition in sorted(touched):
             self.rebuild(partition, report)
-        if outcome.commit:
-            outcome.commit()
-        return {annee for _siren, annee in outcome.touched}
+        for outcome in outcomes:
+            if outcome.commit:
+                outcome.commit()
+        return {annee for _siren, annee in touched}
 
     def run_pending(
         self,

@@ -25,7 +25,9 @@ def run_normalize(
     """``regate normalize`` (pending only) or ``regate rebuild`` (everything); report saved in curated."""
     clock = clock or SystemClock()
     report = RunReport(mode=mode, started_at=utc_iso(clock.now()))
-    normalizer = Normalizer.from_stores(raw, curated, settings, directory=directory, clock=clock, report=report)
+    normalizer = Normalizer.from_stores(
+        raw, curated, settings, directory=directory, clock=clock, report=report
+    )
     if mode == "rebuild":
         normalizer.rebuild_all(report, workers=workers, progress=progress)
     else:

@@ -122,7 +122,13 @@ class PastellClient:
 
     def flux_definition(self, flux: str) -> dict[str, Any]:
         """``GET /flux/{flux}`` as received (a ``field_id → properties`` object)."""
-        payload = self._get_json(f"/flux/{quote(flux, safe='')}")
+        try:
+            payload = self._get_json(f"/flux/{quote(flux, safe='')}")
+        except PastellError as exc:
+            # Pastell answers an unknown flux with a generic 400 "Type X introuvable" (§4).
+            if exc.status == 400 and "introuvable" in str(exc):
+                raise PastellNotFoundError(str(exc), 404, exc.url) from exc
+            raise
         if not isinstance(payload, dict):
             raise PastellResponseError(
                 f"GET /flux/{flux}: expected a JSON object, got {type(payload).__name__}"

@@ -89,12 +89,12 @@ class ScdlDeliberationRow(BaseModel):
 
 
 def deliberation_sort_key(row: ScdlDeliberationRow) -> tuple[str, ...]:
-    """Stable total order: decision date, then DELIB_ID, then every cell (ties never depend on input order)."""
+    """Stable total order: decision date, DELIB_ID, then every cell (ties never depend on input order)."""
     return (row.DELIB_DATE.isoformat(), row.DELIB_ID, *row.cells())
 
 
 def write_deliberations_csv(rows: Iterable[ScdlDeliberationRow]) -> bytes:
-    """Sorted, validated CSV bytes; raises :class:`ScdlValidationError` (with the report) if not conformant."""
+    """Sorted, validated CSV bytes; raises :class:`ScdlValidationError` (with its report) if invalid."""
     ordered = sorted(rows, key=deliberation_sort_key)
     data = write_csv(SCDL_DELIBERATIONS_COLUMNS, [row.cells() for row in ordered])
     report = validate_deliberations_csv(data, strict=True)

@@ -113,6 +113,8 @@ def load_schema(name: str = "scdl/deliberations", version: str | None = None) ->
     if version is None:
         version = available[name][-1]
     if version not in available[name]:
-        raise ValueError(f"version {version!r} du schéma {name} non embarquée (disponibles : {available[name]})")
+        raise ValueError(
+            f"version {version!r} du schéma {name} non embarquée (disponibles : {available[name]})"
+        )
     data = resources.files(_SCHEMA_PACKAGE).joinpath(_bundled_file(name, version)).read_bytes()
     return parse_schema(data)

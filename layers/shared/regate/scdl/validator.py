@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import decimal
 import io
+import operator
 import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -102,9 +103,9 @@ class ScdlValidationError(ValueError):
 # ---------------------------------------------------------------------------------------------------------
 # Cell casting (mirrors frictionless 5 value readers)
 
-_ISO_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_ISO_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _STRICT_INT_RE = re.compile(r"^-?[0-9]+$")
-# rfc3986 URL_PARSING_RE scheme group, as used by frictionless' ``format: uri`` (scheme required, nothing else)
+# rfc3986 URL_PARSING_RE scheme group, as frictionless' ``format: uri`` uses it (only a scheme is required)
 _URI_SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TRUE_VALUES = frozenset({"true", "True", "TRUE", "1"})
@@ -120,6 +121,8 @@ def _cast_integer(cell: str) -> Any:
 
 
 def _cast_integer_strict(cell: str) -> Any:
+    if cell.isascii() and cell.isdigit():  # fast path: plain non-negative integer
+        return int(cell)
     if _STRICT_INT_RE.match(cell) is None:
         return _INVALID
     return int(cell)
@@ -151,10 +154,9 @@ def _cast_boolean(cell: str) -> Any:
 
 
 def _cast_date_default(cell: str) -> Any:
-    match = _ISO_DATE_RE.match(cell)
-    if match is not None:
+    if _ISO_DATE_RE.match(cell) is not None:
         try:
-            return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+            return date.fromisoformat(cell)
         except ValueError:
             return _INVALID
     try:  # slow path keeps strptime's exact leniency (e.g. "2024-3-5")
@@ -164,11 +166,10 @@ def _cast_date_default(cell: str) -> Any:
 
 
 def _cast_date_strict(cell: str) -> Any:
-    match = _ISO_DATE_RE.match(cell)
-    if match is None:
+    if _ISO_DATE_RE.match(cell) is None:
         return _INVALID
     try:
-        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        return date.fromisoformat(cell)  # the regex already pinned the exact YYYY-MM-DD shape
     except ValueError:
         return _INVALID
 
@@ -265,7 +266,9 @@ class _FieldPlan:
         self.checks = _constraint_checks(field, self.cast)
 
 
-def _constraint_checks(field: SchemaField, cast: Callable[[str], Any] | None) -> list[Callable[[Any], str | None]]:
+def _constraint_checks(
+    field: SchemaField, cast: Callable[[str], Any] | None
+) -> list[Callable[[Any], str | None]]:
     """Constraint closures returning a French message on failure, ``None`` when satisfied."""
     checks: list[Callable[[Any], str | None]] = []
     cons = field.constraints
@@ -393,11 +396,11 @@ _OP_LABELS = {
     "<": "inférieure",
 }
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-    "==": lambda a, b: a == b,
-    "<=": lambda a, b: a <= b,
-    "<": lambda a, b: a < b,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "<=": operator.le,
+    "<": operator.lt,
 }
 
 
@@ -415,13 +418,16 @@ def _is_number(value: Any) -> bool:
     return False
 
 
-def _compare(a: Any, b: Any, op: str) -> bool | None:
+def _compare(a: Any, b: Any, op: Callable[[Any, Any], bool]) -> bool | None:
     """validata's compare semantics: numbers numerically, same types directly, else not comparable."""
+    kind = type(a)
+    if kind is type(b) and kind is not str and kind is not float:  # int/int, date/date: the common case
+        return op(a, b)
     try:
         if _is_number(a) and _is_number(b):
-            return _OPS[op](decimal.Decimal(str(a)), decimal.Decimal(str(b)))
+            return op(decimal.Decimal(str(a)), decimal.Decimal(str(b)))
         if type(a) is type(b):
-            return _OPS[op](a, b)
+            return op(a, b)
     except (decimal.InvalidOperation, TypeError):
         return None
     return None
@@ -435,18 +441,17 @@ def _build_custom_check(check: CustomCheck, pos: dict[str, int]) -> tuple[RowChe
     if not isinstance(column, str):
         raise ValueError(f"custom check {name!r} sans paramètre « column »")
 
+    absent = len(pos)  # values has one extra slot, always None, standing for absent columns
+
     def idx(col: str) -> int:
-        return pos.get(col, -1)
+        return pos.get(col, absent)
 
     i = idx(column)
-
-    def get(values: list[Any], j: int) -> Any:
-        return values[j] if j >= 0 else None
 
     if name in ("french-siret-value", "siret"):
 
         def siret_check(values: list[Any]) -> tuple[str, str, str] | None:
-            value = get(values, i)
+            value = values[i]
             if value is None or siret_is_valid(value):
                 return None
             return column, "french-siret-value", "La valeur n'est pas conforme au format Siret."
@@ -456,7 +461,7 @@ def _build_custom_check(check: CustomCheck, pos: dict[str, int]) -> tuple[RowChe
     if name in ("nomenclature-actes-value", "nomenclature-acte"):
 
         def nomenclature_check(values: list[Any]) -> tuple[str, str, str] | None:
-            value = get(values, i)
+            value = values[i]
             if value is None:
                 return None
             message = nomenclature_actes_errors(value)
@@ -468,7 +473,7 @@ def _build_custom_check(check: CustomCheck, pos: dict[str, int]) -> tuple[RowChe
         allow_year_only = str(params.get("allow-year-only", "false")) in ("true", "yes")
 
         def year_interval_check(values: list[Any]) -> tuple[str, str, str] | None:
-            value = get(values, i)
+            value = values[i]
             if value is None:
                 return None
             match = _YEAR_INTERVAL_RE.match(value)
@@ -494,12 +499,14 @@ def _build_custom_check(check: CustomCheck, pos: dict[str, int]) -> tuple[RowChe
         others = list(params.get("othercolumns", []))
         js = [idx(c) for c in others]
         labels = ", ".join([column, *others])
-        message = f"Les colonnes présentes parmi {labels} doivent toutes comporter une valeur ou toutes être vides"
+        message = (
+            f"Les colonnes présentes parmi {labels} doivent toutes comporter une valeur ou toutes être vides"
+        )
 
         def cohesive_check(values: list[Any]) -> tuple[str, str, str] | None:
-            first_empty = get(values, i) is None
+            first_empty = values[i] is None
             for j in js:
-                if (get(values, j) is None) != first_empty:
+                if (values[j] is None) != first_empty:
                     return column, "cohesive-columns-value", message
             return None
 
@@ -512,18 +519,19 @@ def _build_custom_check(check: CustomCheck, pos: dict[str, int]) -> tuple[RowChe
             raise ValueError(f"custom check compare-columns-value mal paramétré : {params!r}")
         j = idx(column2)
         op_label = _OP_LABELS[op]
+        op_fn = _OPS[op]
 
         def compare_check(values: list[Any]) -> tuple[str, str, str] | None:
-            a, b = get(values, i), get(values, j)
+            a, b = values[i], values[j]
             if a is None or b is None:
                 return None
-            result = _compare(a, b, op)
+            result = _compare(a, b, op_fn)
             if result is None:
                 return (
                     column,
                     "compare-columns-value",
-                    f"La valeur de la colonne {column} `{a}` n'est pas comparable avec la valeur de la colonne "
-                    f"{column2} `{b}`.",
+                    f"La valeur de la colonne {column} `{a}` n'est pas comparable avec la valeur de la "
+                    f"colonne {column2} `{b}`.",
                 )
             if result:
                 return None
@@ -542,8 +550,8 @@ def _build_custom_check(check: CustomCheck, pos: dict[str, int]) -> tuple[RowChe
         shown = ", ".join(columns)
 
         def sum_check(values: list[Any]) -> tuple[str, str, str] | None:
-            expected = get(values, i)
-            parts = [get(values, j) for j in js]
+            expected = values[i]
+            parts = [values[j] for j in js]
             if expected is None or any(p is None for p in parts):
                 return None
             try:
@@ -555,8 +563,8 @@ def _build_custom_check(check: CustomCheck, pos: dict[str, int]) -> tuple[RowChe
             return (
                 column,
                 "sum-columns-value",
-                f"La somme des valeurs des colonnes {shown} ({total}) est différente de celle trouvée dans la "
-                f"colonne {column} ({expected})",
+                f"La somme des valeurs des colonnes {shown} ({total}) est différente de celle trouvée "
+                f"dans la colonne {column} ({expected})",
             )
 
         return sum_check, [column, *columns]
@@ -643,7 +651,12 @@ def validate_csv(
     delimiter = _sniff_delimiter(text)
     if delimiter != "," and strict:
         warnings.append(
-            (1, None, "delimiter", f"Séparateur {delimiter!r} détecté : accepté, mais le SCDL recommande la virgule.")
+            (
+                1,
+                None,
+                "delimiter",
+                f"Séparateur {delimiter!r} détecté : accepté, mais le SCDL recommande la virgule.",
+            )
         )
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True)
     try:
@@ -661,13 +674,17 @@ def validate_csv(
     label_pos = {label: k for k, label in enumerate(header)}
     pos = {name: s for s, name in enumerate(names)}
     plans = [
-        _FieldPlan(field, s, label_pos[field.name], strict) for s, field in enumerate(fields) if field.name in label_pos
+        _FieldPlan(field, s, label_pos[field.name], strict)
+        for s, field in enumerate(fields)
+        if field.name in label_pos
     ]
     row_checks: list[RowCheck] = []
     for check in schema.custom_checks:
         closure, involved = _build_custom_check(check, pos)
         if closure is None:
-            warnings.append((None, None, "unknown-check", f"Custom check {check.name!r} non pris en charge : ignoré."))
+            warnings.append(
+                (None, None, "unknown-check", f"Custom check {check.name!r} non pris en charge : ignoré.")
+            )
             continue
         present = [c for c in involved if c in label_pos]
         if check.name == "cohesive-columns-value" and 0 < len(present) < len(set(involved)):
@@ -677,8 +694,8 @@ def validate_csv(
                     1,
                     None,
                     "cohesive-columns-value",
-                    f"Les colonnes {', '.join(repr(c) for c in involved)} doivent être soit toutes présentes, "
-                    f"soit toutes absentes (sont absentes : {absent})",
+                    f"Les colonnes {', '.join(repr(c) for c in involved)} doivent être soit toutes "
+                    f"présentes, soit toutes absentes (sont absentes : {absent})",
                 )
             )
             continue
@@ -719,7 +736,7 @@ def validate_csv(
                             f"Cellule manquante : la ligne a {ncells} cellules pour {width} colonnes.",
                         )
                     )
-            values: list[Any] = [None] * nfields
+            values: list[Any] = [None] * (nfields + 1)  # last slot: absent columns
             for plan in plans:
                 index = plan.index
                 if index >= ncells:  # already reported as missing-cell; frictionless adds "required"
@@ -738,7 +755,12 @@ def validate_csv(
                     value = cast(raw)
                     if value is _INVALID:
                         append(
-                            (row_number, plan.name, "type-error", f"{plan.type_message} (valeur reçue : « {raw} »).")
+                            (
+                                row_number,
+                                plan.name,
+                                "type-error",
+                                f"{plan.type_message} (valeur reçue : « {raw} »).",
+                            )
                         )
                         continue
                 for check_fn in plan.checks:
@@ -751,7 +773,9 @@ def validate_csv(
                 if issue is not None:
                     append((row_number, issue[0], issue[1], issue[2]))
     except csv.Error as exc:
-        append((row_number + 1, None, "source-error", f"CSV illisible à partir de cet enregistrement : {exc}"))
+        append(
+            (row_number + 1, None, "source-error", f"CSV illisible à partir de cet enregistrement : {exc}")
+        )
     if len(errors) > max_issues:
         del errors[max_issues:]
         truncated = True
@@ -800,18 +824,34 @@ def _check_header(
         if field.name in labels:
             continue
         near = by_lower.get(field.name.lower())
-        hint = f" (une colonne `{near}` existe : casse et espaces doivent être exacts)" if near is not None else ""
+        hint = (
+            f" (une colonne `{near}` existe : casse et espaces doivent être exacts)"
+            if near is not None
+            else ""
+        )
         if field.constraints.required:
-            errors.append((1, field.name, "missing-label", f"La colonne obligatoire `{field.name}` est manquante{hint}"))
+            errors.append(
+                (1, field.name, "missing-label", f"La colonne obligatoire `{field.name}` est manquante{hint}")
+            )
         else:
             structure.append(
-                (1, field.name, "missing-label", f"Colonne manquante : ajoutez la colonne `{field.name}`{hint}.")
+                (
+                    1,
+                    field.name,
+                    "missing-label",
+                    f"Colonne manquante : ajoutez la colonne `{field.name}`{hint}.",
+                )
             )
     known = set(names)
     for label in header:
         if label not in known:
             structure.append(
-                (1, label, "extra-label", f"Colonne surnuméraire : retirez la colonne `{label}` non définie dans le schéma.")
+                (
+                    1,
+                    label,
+                    "extra-label",
+                    f"Colonne surnuméraire : retirez la colonne `{label}` non définie dans le schéma.",
+                )
             )
     present_order = [label for label in header if label in known]
     expected_order = [name for name in names if name in labels]

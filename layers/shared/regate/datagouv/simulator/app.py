@@ -53,6 +53,7 @@ from regate.datagouv.simulator.forms import (
     organization_ref,
     slugify,
 )
+from regate.datagouv.simulator.mask import MaskError, apply_mask, parse_mask
 from regate.datagouv.simulator.portal import (
     DEMO_API_KEY,
     DEMO_ORG_NAME,
@@ -60,6 +61,14 @@ from regate.datagouv.simulator.portal import (
     DEMO_USER,
     SEED_COLLECTIVITES,
     Portal,
+)
+from regate.datagouv.simulator.render import (
+    render_dataset,
+    render_org,
+    render_org_ref,
+    render_resource,
+    render_user,
+    resource_url,
 )
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -171,12 +180,14 @@ class DatagouvSimulator:
         allow_local_urls: bool = True,
         portal: Portal | None = None,
         rate_limit: int = 3000,
+        max_body_bytes: int | None = None,
     ) -> None:
         self.api_keys: dict[str, str] = dict(api_keys) if api_keys is not None else {DEMO_API_KEY: DEMO_USER}
         self.clock: Clock = clock or SystemClock()
         self.catalogue = catalogue or default_catalogue()
         self.allow_local_urls = allow_local_urls
         self.rate_limit = rate_limit
+        self.max_body_bytes = max_body_bytes  # proxy limit: bigger bodies get 413 (use chunked upload)
         self.read_only = False  # udata's anti-spam switch: creations → 423, uploads still allowed
         self.schemas_available = True  # False → /datasets/schemas/ answers 503
         self.root_url = "http://localhost"
@@ -184,7 +195,7 @@ class DatagouvSimulator:
         self._faults: list[Fault] = []
         self._chunks: dict[str, dict[int, bytes]] = {}
         self._lock = threading.RLock()
-        self._map = Map(_RULES, strict_slashes=True)
+        self._map = Map([rule.empty() for rule in _RULES], strict_slashes=True)
         if portal is None:
             portal = Portal()
             self._portal = portal
@@ -200,7 +211,7 @@ class DatagouvSimulator:
         org = self._portal.find_organization(DEMO_ORG_SLUG)
         if org is None:
             raise KeyError(DEMO_ORG_SLUG)
-        return self._render_org(org, self.root_url)
+        return render_org(self._portal, org, self.root_url)
 
     def add_organization(
         self,
@@ -214,11 +225,11 @@ class DatagouvSimulator:
             org = self._portal.add_organization(
                 name, self._now_iso(), business_number_id=business_number_id, members=list(members), slug=slug
             )
-            return self._render_org(org, self.root_url)
+            return render_org(self._portal, org, self.root_url)
 
     def organizations(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [self._render_org(o, self.root_url) for o in self._portal.organizations.values()]
+            return [render_org(self._portal, o, self.root_url) for o in self._portal.organizations.values()]
 
     def inject_fault(
         self,
@@ -251,7 +262,7 @@ class DatagouvSimulator:
         """Every dataset (deleted and private ones too) as the API would render it to its owner."""
         with self._lock:
             return {
-                ds_id: self._render_dataset(ds, self.root_url, None, owner_view=True)
+                ds_id: render_dataset(self._portal, ds, self.root_url, None, owner_view=True)
                 for ds_id, ds in self._portal.datasets.items()
             }
 
@@ -301,7 +312,9 @@ class DatagouvSimulator:
         """One request, start to end, under the portal lock (the state is shared by server threads)."""
         key = _api_key(request)
         with self._lock:
-            response = self._fault_response(request) or self._dispatch(request, key)
+            response = (
+                self._fault_response(request) or self._proxy_limit(request) or self._dispatch(request, key)
+            )
             self.request_log.append(
                 LoggedRequest(
                     method=request.method,
@@ -343,6 +356,12 @@ class DatagouvSimulator:
             body, ctype = _json_bytes({"message": message}), "application/json"
         return Response(body, status=fault.status, headers=headers, content_type=ctype)
 
+    def _proxy_limit(self, request: Request) -> Response | None:
+        """The reverse proxy's body-size limit (``max_body_bytes``): 413 HTML page, udata never sees it."""
+        if self.max_body_bytes is not None and (request.content_length or 0) > self.max_body_bytes:
+            return Response(_nginx_page(413, _PROXY_REASONS[413]), status=413, content_type="text/html")
+        return None
+
     def _dispatch(self, request: Request, key: str | None) -> Response:
         adapter = self._map.bind_to_environ(request.environ)
         try:
@@ -359,9 +378,13 @@ class DatagouvSimulator:
         root = request.host_url.rstrip("/")
         self.root_url = root
         try:
-            user = self._authenticate(key)
+            # API keys belong to the API: the web front (``/datasets/r/``, static files) never rejects one.
+            user = (
+                self._authenticate(key) if request.path.startswith("/api/") else self.api_keys.get(key or "")
+            )
             handler = getattr(self, f"_ep_{endpoint}")
-            return handler(Context(request, root, user), **args)
+            response = handler(Context(request, root, user), **args)
+            return _masked(request, response)
         except ApiError as err:
             headers = dict(err.headers)
             if err.status == 401:
@@ -415,13 +438,13 @@ class DatagouvSimulator:
         user = self._portal.users[handle]
         orgs = [o for o in self._portal.organizations.values() if self._portal.is_member(handle, o["id"])]
         body = {
-            **self._render_user(user, ctx.root),
+            **render_user(user, ctx.root),
             "email": user["email"],
             "about": None,
             "roles": [],
             "since": user["since"],
             "last_login_at": self._now_iso(),
-            "organizations": [self._render_org_ref(o, ctx.root) for o in orgs],
+            "organizations": [render_org_ref(o, ctx.root) for o in orgs],
             "metrics": {"datasets": 0, "followers": 0, "following": 0, "reuses": 0},
         }
         return _json_response(200, body)
@@ -459,13 +482,13 @@ class DatagouvSimulator:
                 if needle in f"{o['name']} {o.get('acronym') or ''} {o['description']}".casefold()
             ]
         orgs.sort(key=lambda o: o["name"])
-        return self._page(ctx, orgs, lambda o: self._render_org(o, ctx.root))
+        return self._page(ctx, orgs, lambda o: render_org(self._portal, o, ctx.root))
 
     def _ep_organization(self, ctx: Context, org: str) -> Response:
         found = self._portal.find_organization(org)
         if found is None:
             raise ApiError(404, {"message": MSG_NOT_FOUND})
-        return _json_response(200, self._render_org(found, ctx.root))
+        return _json_response(200, render_org(self._portal, found, ctx.root))
 
     def _ep_organization_datasets(self, ctx: Context, org: str) -> Response:
         found = self._portal.find_organization(org)
@@ -478,7 +501,7 @@ class DatagouvSimulator:
             and (member or not d.get("private"))
         ]  # fmt: skip
         items = self._sorted(ctx, items, default="-created")
-        return self._page(ctx, items, lambda d: self._render_dataset(d, ctx.root, ctx.user))
+        return self._page(ctx, items, lambda d: render_dataset(self._portal, d, ctx.root, ctx.user))
 
     # ------------------------------------------------------------------------------------ datasets
     def _ep_datasets(self, ctx: Context) -> Response:
@@ -524,7 +547,7 @@ class DatagouvSimulator:
                 if needle in f"{d['title']} {d.get('acronym') or ''} {d['description']}".casefold()
             ]
         items = self._sorted(ctx, items, default="-created")
-        return self._page(ctx, items, lambda d: self._render_dataset(d, ctx.root, ctx.user))
+        return self._page(ctx, items, lambda d: render_dataset(self._portal, d, ctx.root, ctx.user))
 
     def _create_dataset(self, ctx: Context) -> Response:
         user = self._require_user(ctx)
@@ -572,13 +595,13 @@ class DatagouvSimulator:
         self._portal.datasets[ds_id] = record
         if "resources" in body:
             self._replace_resources(ctx, record, body["resources"])
-        return _json_response(201, self._render_dataset(record, ctx.root, user))
+        return _json_response(201, render_dataset(self._portal, record, ctx.root, user))
 
     def _ep_dataset(self, ctx: Context, dataset: str) -> Response:
         method = ctx.request.method
-        if method == "GET":
+        if method in ("GET", "HEAD"):
             return _json_response(
-                200, self._render_dataset(self._visible_dataset(ctx, dataset), ctx.root, ctx.user)
+                200, render_dataset(self._portal, self._visible_dataset(ctx, dataset), ctx.root, ctx.user)
             )
         ds = self._editable_dataset(ctx, dataset)
         if method == "DELETE":
@@ -600,7 +623,7 @@ class DatagouvSimulator:
         if "resources" in body:
             self._replace_resources(ctx, ds, body["resources"])
         ds["last_modified"] = self._now_iso()
-        return _json_response(200, self._render_dataset(ds, ctx.root, ctx.user))
+        return _json_response(200, render_dataset(self._portal, ds, ctx.root, ctx.user))
 
     def _replace_resources(self, ctx: Context, ds: dict[str, Any], items: Any) -> None:
         """``resources`` sent with a dataset replaces the list (known ids updated, new remotes created)."""
@@ -651,7 +674,7 @@ class DatagouvSimulator:
         res.update(values)
         ds["resources"].insert(0, res)  # udata puts new resources first
         ds["last_update"] = ds["last_modified"] = now
-        return _json_response(201, self._render_resource(res, ctx.root))
+        return _json_response(201, render_resource(self._portal, res, ctx.root))
 
     def _reorder(self, ctx: Context, ds: dict[str, Any]) -> Response:
         body = _json_body(ctx.request)
@@ -664,13 +687,13 @@ class DatagouvSimulator:
         by_id = {r["id"]: r for r in ds["resources"]}
         ds["resources"] = [by_id[i] for i in ids]
         ds["last_modified"] = self._now_iso()
-        return _json_response(200, [self._render_resource(r, ctx.root) for r in ds["resources"]])
+        return _json_response(200, [render_resource(self._portal, r, ctx.root) for r in ds["resources"]])
 
     def _ep_resource(self, ctx: Context, dataset: str, rid: str) -> Response:
         method = ctx.request.method
-        if method == "GET":
+        if method in ("GET", "HEAD"):
             ds = self._visible_dataset(ctx, dataset)
-            return _json_response(200, self._render_resource(self._resource_of(ds, rid), ctx.root))
+            return _json_response(200, render_resource(self._portal, self._resource_of(ds, rid), ctx.root))
         ds = self._editable_dataset(ctx, dataset)
         res = self._resource_of(ds, rid)
         now = self._now_iso()
@@ -687,7 +710,7 @@ class DatagouvSimulator:
         res.update(values)
         res["last_modified"] = now
         ds["last_update"] = ds["last_modified"] = now
-        return _json_response(200, self._render_resource(res, ctx.root))
+        return _json_response(200, render_resource(self._portal, res, ctx.root))
 
     # -------------------------------------------------------------------------------------- uploads
     def _ep_upload(self, ctx: Context, dataset: str) -> Response:
@@ -702,7 +725,7 @@ class DatagouvSimulator:
         self._host_file(ctx, ds, res, filename, data)
         ds["resources"].insert(0, res)
         ds["last_update"] = ds["last_modified"] = now
-        return _json_response(201, {**self._render_resource(res, ctx.root), "success": True})
+        return _json_response(201, {**render_resource(self._portal, res, ctx.root), "success": True})
 
     def _ep_upload_replace(self, ctx: Context, dataset: str, rid: str) -> Response:
         ds = self._editable_dataset(ctx, dataset)
@@ -717,7 +740,7 @@ class DatagouvSimulator:
         now = self._now_iso()
         res["last_modified"] = now
         ds["last_update"] = ds["last_modified"] = now
-        return _json_response(200, self._render_resource(res, ctx.root))
+        return _json_response(200, render_resource(self._portal, res, ctx.root))
 
     def _receive_upload(self, ctx: Context) -> tuple[str, bytes] | Response:
         """Plain multipart upload, or one step of the chunked protocol (§5.5)."""
@@ -790,7 +813,9 @@ class DatagouvSimulator:
                 if res["id"] == rid and not ds.get("deleted"):
                     if ds.get("private") and not self._portal.can_edit(ctx.user, ds):
                         break
-                    return Response(b"", status=302, headers={"Location": self._resource_url(res, ctx.root)})
+                    return Response(
+                        b"", status=302, headers={"Location": resource_url(self._portal, res, ctx.root)}
+                    )
         raise ApiError(404, {"message": MSG_NOT_FOUND})
 
     def _ep_static(self, ctx: Context, path: str) -> Response:
@@ -798,138 +823,6 @@ class DatagouvSimulator:
         if data is None:
             return Response(_nginx_page(404, "Not Found"), status=404, content_type="text/html")
         return Response(data, status=200, content_type=_mime_for(path))
-
-    # -------------------------------------------------------------------------------- rendering
-    def _render_user(self, user: dict[str, Any], root: str) -> dict[str, Any]:
-        return {
-            "class": "User",
-            "id": user["id"],
-            "slug": user["slug"],
-            "first_name": user["first_name"],
-            "last_name": user["last_name"],
-            "avatar": None,
-            "avatar_thumbnail": None,
-            "uri": f"{root}/api/1/users/{user['id']}/",
-            "page": f"{root}/fr/users/{user['slug']}/",
-        }
-
-    def _render_org_ref(self, org: dict[str, Any], root: str) -> dict[str, Any]:
-        return {
-            "class": "Organization",
-            "id": org["id"],
-            "name": org["name"],
-            "slug": org["slug"],
-            "acronym": org.get("acronym"),
-            "uri": f"{root}/api/1/organizations/{org['id']}/",
-            "page": f"{root}/fr/organizations/{org['slug']}/",
-            "logo": None,
-            "logo_thumbnail": None,
-            "badges": [],
-        }
-
-    def _render_org(self, org: dict[str, Any], root: str) -> dict[str, Any]:
-        members = []
-        for m in org["members"]:
-            user = self._portal.users.get(m["user"])
-            if user is not None:
-                members.append({"user": self._render_user(user, root), "role": m["role"]})
-        datasets = sum(1 for d in self._portal.datasets.values() if d.get("organization") == org["id"])
-        return {
-            **self._render_org_ref(org, root),
-            "description": org["description"],
-            "business_number_id": org.get("business_number_id"),
-            "url": None,
-            "members": members,
-            "created_at": org["created_at"],
-            "last_modified": org["last_modified"],
-            "deleted": None,
-            "metrics": {
-                "datasets": datasets,
-                "followers": 0,
-                "members": len(members),
-                "reuses": 0,
-                "views": 0,
-            },
-        }
-
-    def _resource_url(self, res: dict[str, Any], root: str) -> str:
-        path = self._portal.resource_paths.get(res["id"])
-        if res["filetype"] == "file" and path is not None:
-            return f"{root}/static/resources/{path}"
-        return res.get("url") or ""
-
-    def _render_resource(self, res: dict[str, Any], root: str) -> dict[str, Any]:
-        return {
-            "id": res["id"],
-            "title": res["title"],
-            "description": res.get("description"),
-            "filetype": res["filetype"],
-            "type": res.get("type") or "other",
-            "format": res.get("format"),
-            "mime": res.get("mime"),
-            "filesize": res.get("filesize"),
-            "url": self._resource_url(res, root),
-            "latest": f"{root}/datasets/r/{res['id']}",
-            "checksum": res.get("checksum"),
-            "created_at": res["created_at"],
-            "last_modified": res["last_modified"],
-            "schema": res.get("schema"),
-            "extras": dict(res.get("extras") or {}),
-            "metrics": {"views": 0},
-            "preview_url": None,
-            "harvest": None,
-            "internal": {
-                "created_at_internal": res["created_at"],
-                "last_modified_internal": res["last_modified"],
-            },
-        }
-
-    def _render_dataset(
-        self, ds: dict[str, Any], root: str, viewer: str | None, *, owner_view: bool = False
-    ) -> dict[str, Any]:
-        org = self._portal.organizations.get(ds.get("organization") or "")
-        owner = self._portal.users.get(ds.get("owner") or "")
-        can_edit = owner_view or self._portal.can_edit(viewer, ds)
-        return {
-            "id": ds["id"],
-            "slug": ds["slug"],
-            "title": ds["title"],
-            "acronym": ds.get("acronym"),
-            "description": ds["description"],
-            "description_short": ds.get("description_short"),
-            "created_at": ds["created_at"],
-            "last_modified": ds["last_modified"],
-            "last_update": ds["last_update"],
-            "deleted": ds.get("deleted"),
-            "archived": ds.get("archived"),
-            "private": bool(ds.get("private")),
-            "featured": bool(ds.get("featured")),
-            "tags": list(ds.get("tags") or []),
-            "frequency": ds.get("frequency") or "unknown",
-            "frequency_date": ds.get("frequency_date"),
-            "license": ds.get("license") or DEFAULT_LICENSE,
-            "access_type": ds.get("access_type") or "open",
-            "organization": self._render_org_ref(org, root) if org else None,
-            "owner": self._render_user(owner, root) if owner and not org else None,
-            "resources": [self._render_resource(r, root) for r in ds["resources"]],
-            "community_resources": [],
-            "temporal_coverage": ds.get("temporal_coverage"),
-            "spatial": ds.get("spatial"),
-            "extras": dict(ds.get("extras") or {}),
-            "contact_points": [],
-            "badges": [],
-            "harvest": None,
-            "schema": None,
-            "internal": {
-                "created_at_internal": ds["created_at"],
-                "last_modified_internal": ds["last_modified"],
-            },
-            "metrics": {"discussions": 0, "followers": 0, "reuses": 0, "views": 0, "resources_downloads": 0},
-            "quality": _quality(ds),
-            "uri": f"{root}/api/1/datasets/{ds['id']}/",
-            "page": f"{root}/fr/datasets/{ds['slug']}/",
-            "permissions": {"edit": can_edit, "delete": can_edit, "edit_resources": can_edit},
-        }
 
     # -------------------------------------------------------------------------------- pagination
     def _sorted(self, ctx: Context, items: list[dict[str, Any]], default: str) -> list[dict[str, Any]]:
@@ -1036,7 +929,12 @@ class SimulatorServer:
         self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
         self.host = host
         self.port: int = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, name="datagouv-sim", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="datagouv-sim",
+            daemon=True,
+        )
 
     @property
     def url(self) -> str:
@@ -1117,6 +1015,23 @@ def _json_object(request: Request) -> dict[str, Any]:
     return body
 
 
+def _masked(request: Request, response: Response) -> Response:
+    """Apply an ``X-Fields`` mask to a successful JSON answer (bad mask → 400, as flask-restx does)."""
+    header = request.headers.get("X-Fields")
+    if not header or response.mimetype != "application/json" or not 200 <= response.status_code < 300:
+        return response
+    try:
+        mask = parse_mask(header)
+    except MaskError as exc:
+        raise ApiError(400, {"message": f"Mask parse error: {exc}"}) from None
+    body = apply_mask(json.loads(response.get_data()), mask)
+    return _json_response(
+        response.status_code,
+        body,
+        {k: v for k, v in response.headers.items() if k.lower() not in ("content-type", "content-length")},
+    )
+
+
 def _json_bytes(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
@@ -1144,22 +1059,3 @@ def _status_phrase(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
-
-
-def _quality(ds: dict[str, Any]) -> dict[str, Any]:
-    """udata's read-only quality indicators, computed from what the dataset holds."""
-    resources = ds["resources"]
-    checks = {
-        "dataset_description_quality": len(ds.get("description") or "") >= 128,
-        "has_resources": bool(resources),
-        "license": bool(ds.get("license")),
-        "temporal_coverage": bool(ds.get("temporal_coverage")),
-        "spatial": bool(ds.get("spatial")),
-        "update_frequency": (ds.get("frequency") or "unknown") != "unknown",
-        "has_open_format": any(
-            r.get("format") in ("csv", "json", "xml", "geojson", "parquet") for r in resources
-        ),
-        "all_resources_available": True,
-        "resources_documentation": any(r.get("description") or r.get("schema") for r in resources),
-    }
-    return {**checks, "score": round(sum(checks.values()) / len(checks), 2)}

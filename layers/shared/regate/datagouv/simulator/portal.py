@@ -187,7 +187,7 @@ class Portal:
             resource_paths=self.resource_paths,
             counter=self.counter,
         )
-        return json.dumps(state.model_dump(), ensure_ascii=False, indent=1, sort_keys=True)
+        return json.dumps(state.model_dump(), ensure_ascii=False, indent=1)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Portal:

@@ -101,7 +101,7 @@ def _fold(text: str) -> str:
 
 
 def like_contains(value: str, needle: str) -> bool:
-    """``value LIKE '%needle%'`` (``%`` and ``_`` in the needle stay wildcards, as Pastell does not escape them)."""
+    """``value LIKE '%needle%'``; ``%``/``_`` in the needle stay wildcards (not escaped by Pastell)."""
     pattern = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in _fold(needle))
     return re.search(pattern, _fold(value), re.DOTALL) is not None
 
@@ -146,7 +146,7 @@ class PastellApi:
         self.sim = sim
 
     @property
-    def platform(self):  # noqa: ANN201 - the Platform of the simulator
+    def platform(self):
         return self.sim.platform
 
     # entry point
@@ -156,8 +156,11 @@ class PastellApi:
         try:
             function = self._function(req)
             if req.method not in ALLOWED_METHODS:
-                raise ApiError(405, f"La méthode {req.method} n'est pas supportée",
-                               [("Allow", ", ".join(ALLOWED_METHODS))])  # fmt: skip
+                raise ApiError(
+                    405,
+                    f"La méthode {req.method} n'est pas supportée",
+                    [("Allow", ", ".join(ALLOWED_METHODS))],
+                )
             account = self._authenticate(req)
             return self._route(req, function, account), account.login
         except ApiError as exc:
@@ -189,14 +192,19 @@ class PastellApi:
             raise ApiError(401, "Accès interdit", [("WWW-Authenticate", 'Basic realm="API Pastell"')])
         limiter = self.sim.limiter
         if not limiter.consume(req.remote_addr):
-            raise ApiError(429, "Trop de tentatives de connexion, veuillez réessayer plus tard",
-                           [("Retry-after", str(limiter.window_seconds))])  # fmt: skip
+            raise ApiError(
+                429,
+                "Trop de tentatives de connexion, veuillez réessayer plus tard",
+                [("Retry-after", str(limiter.window_seconds))],
+            )
         account = self._credentials(scheme, value.strip())
         if account is None:
             raise ApiError(401, "Accès interdit", [("WWW-Authenticate", 'Basic realm="API Pastell"')])
         limiter.reset(req.remote_addr)
         if not account.active:
-            raise ApiError(401, "Votre compte a été désactivé", [("WWW-Authenticate", 'Basic realm="API Pastell"')])
+            raise ApiError(
+                401, "Votre compte a été désactivé", [("WWW-Authenticate", 'Basic realm="API Pastell"')]
+            )
         return account
 
     def _credentials(self, scheme: str, value: str) -> Account | None:
@@ -320,7 +328,9 @@ class PastellApi:
                 return self._file(req, account, id_e, id_d, rest[2], rest[3] if len(rest) == 4 else "0")
             if req.method == "POST":
                 doc = self._readable_doc(account, id_e, id_d)
-                return self.sim.mutations.add_file(req, doc, rest[2], rest[3] if len(rest) == 4 else None, account)
+                return self.sim.mutations.add_file(
+                    req, doc, rest[2], rest[3] if len(rest) == 4 else None, account
+                )
         if sub == "action" and len(rest) == 3 and req.method == "POST":
             return self.sim.mutations.action(self._readable_doc(account, id_e, id_d), rest[2], account)
         raise ApiError(404, f"La ressource {'/'.join(rest[1:])} n'a pas été trouvée")
@@ -338,10 +348,11 @@ class PastellApi:
         flux = self.platform.flux.get(doc.type)
         last = doc.last
         possible = [
-            a for a in ACTIONS_FROM_STATE.get(last.action, [])
+            a
+            for a in ACTIONS_FROM_STATE.get(last.action, [])
             if self.platform.has_right(account, doc.id_e, f"{doc.type}:edition")
             and not (doc.type == "autres-studio-sans-tdt" and "tdt" in a)
-        ]  # fmt: skip
+        ]
         return {
             "info": {
                 "id_d": doc.id_d,
@@ -469,7 +480,9 @@ class PastellApi:
             "last_action_display": max(doc.history, key=lambda h: h.date).action,
         }
 
-    def _file(self, req: Request, account: Account, id_e: str, id_d: str, field_name: str, num_raw: str) -> Response:
+    def _file(
+        self, req: Request, account: Account, id_e: str, id_d: str, field_name: str, num_raw: str
+    ) -> Response:
         receive = _truthy(req.arg("receive"))
         doc = self._readable_doc(account, id_e, id_d, "lecture" if receive else "edition")
         slots = doc.files.get(field_name, [])
@@ -480,17 +493,27 @@ class PastellApi:
         if slot.content is None:
             raise ApiError(400, "Ce fichier n'existe pas")
         self.platform.log_event(
-            DOCUMENT_CONSULTATION, doc, "Consulté", f"Consultation du fichier {slot.name}", self.sim.now_str(),
+            DOCUMENT_CONSULTATION,
+            doc,
+            "Consulté",
+            f"Consultation du fichier {slot.name}",
+            self.sim.now_str(),
             account.id_u,
-        )  # fmt: skip
+        )
         if receive:
             try:
                 text = slot.content.decode("utf-8")
             except UnicodeDecodeError:
                 # json_encode fails on binary content: Pastell answers 200 with an error body (§2).
-                return json_response({"status": "error", "error-message": (
-                    "Impossible d'encoder le résultat en JSON [code 5]: "
-                    "Malformed UTF-8 characters, possibly incorrectly encoded")})  # fmt: skip
+                return json_response(
+                    {
+                        "status": "error",
+                        "error-message": (
+                            "Impossible d'encoder le résultat en JSON [code 5]: "
+                            "Malformed UTF-8 characters, possibly incorrectly encoded"
+                        ),
+                    }
+                )
             return json_response({"file_name": slot.name, "file_content": text})
         name = slot.name.replace('"', "")
         headers = [
@@ -508,7 +531,11 @@ class PastellApi:
         platform = self.platform
         if rest and rest[0]:
             id_j = rest[0]
-            event = platform.journal[int(id_j) - 1] if id_j.isdigit() and 0 < int(id_j) <= len(platform.journal) else None
+            event = (
+                platform.journal[int(id_j) - 1]
+                if id_j.isdigit() and 0 < int(id_j) <= len(platform.journal)
+                else None
+            )
             if event is None:
                 raise ApiError(404, f"L'événement {id_j} n'a pas été trouvé")
             self._check(account, event.id_e, "journal:lecture")
@@ -555,8 +582,21 @@ class PastellApi:
 
     @staticmethod
     def _journal_csv(events: list[dict[str, Any]], header: bool) -> Response:
-        columns = ["id_j", "type", "denomination", "nom", "prenom", "action", "titre", "message", "date",
-                   "date_horodatage", "message_horodate", "document_type", "id_d"]  # fmt: skip
+        columns = [
+            "id_j",
+            "type",
+            "denomination",
+            "nom",
+            "prenom",
+            "action",
+            "titre",
+            "message",
+            "date",
+            "date_horodatage",
+            "message_horodate",
+            "document_type",
+            "id_d",
+        ]
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
         if header:
@@ -575,7 +615,9 @@ class PastellApi:
         platform = self.platform
         readable = platform.readable_flux(account)
         if not rest or rest == [""]:
-            return json_response({f: {"type": platform.flux[f].famille, "nom": platform.flux[f].nom} for f in readable})
+            return json_response(
+                {f: {"type": platform.flux[f].famille, "nom": platform.flux[f].nom} for f in readable}
+            )
         flux_id = rest[0]
         if flux_id not in platform.flux:
             raise ApiError(400, f"Type {flux_id} introuvable")

@@ -14,7 +14,7 @@ from regate.pastell.simulator.simulator import PastellSimulator
 
 def run(host: str, port: int, seed: Path | None, latency_ms: int) -> None:
     """Load the seed (a bad one stops here with its message), print URL and credentials, serve."""
-    console = Console()
+    console = Console(soft_wrap=True)
     try:
         model = load_seed(seed) if seed is not None else default_seed()
     except SeedError as exc:
@@ -24,11 +24,15 @@ def run(host: str, port: int, seed: Path | None, latency_ms: int) -> None:
     with sim.serve(host=host, port=port) as server:
         entities = len(model.entities)
         documents = len(model.documents)
-        console.print(f"Pastell API v2 simulator on [bold]{server.url}/api/v2/[/bold] ({entities} entités, "
-                      f"{documents} documents, latency {latency_ms} ms)")
+        console.print(
+            f"Pastell API v2 simulator on [bold]{server.url}/api/v2/[/bold] ({entities} entités, "
+            f"{documents} documents, latency {latency_ms} ms)"
+        )
         console.print(f"  Basic  : {DEMO_LOGIN} / {DEMO_PASSWORD}   (lecture + édition)")
         console.print(f"  Bearer : {DEMO_TOKEN}")
-        console.print(f"  Basic  : {READONLY_LOGIN} / {READONLY_PASSWORD}   (lecture seule: 403 on detail/files)")
+        console.print(
+            f"  Basic  : {READONLY_LOGIN} / {READONLY_PASSWORD}   (lecture seule: 403 on detail/files)"
+        )
         console.print("Ctrl-C to stop.")
         try:
             threading.Event().wait()

@@ -16,6 +16,7 @@ from regate.pastell.simulator.flux import MAIN_PIECE, NATURE_SHORT
 ACTES_NS = "http://www.interieur.gouv.fr/ACTES#v1.1-20040216"
 CLASSIFICATION_VERSION = "2023-06-01"
 PDF_MAX_LINES = 22
+PDF_TEXT_BUDGET = 1250  # bytes of text operators: keeps every file < 2 KB
 PDF_LINE_WIDTH = 78
 
 
@@ -35,8 +36,13 @@ def make_pdf(lines: list[str]) -> bytes:
         wrapped.extend(textwrap.wrap(line, PDF_LINE_WIDTH) or [""])
     wrapped = wrapped[:PDF_MAX_LINES]
     ops = [b"BT", b"/F1 11 Tf", b"14 TL", b"56 780 Td"]
+    used = 0
     for line in wrapped:
-        ops.append(b"(" + _pdf_escape(line) + b") Tj T*")
+        op = b"(" + _pdf_escape(line) + b") Tj T*"
+        used += len(op) + 1
+        if used > PDF_TEXT_BUDGET:
+            break
+        ops.append(op)
     ops.append(b"ET")
     stream = b"\n".join(ops)
     objects = [

@@ -21,7 +21,14 @@ NATURES: dict[str, str] = {
 }
 NATURE_7 = "Autres (hors contrôle de légalité)"
 NATURE_SHORT: dict[str, str] = {"1": "DE", "2": "AR", "3": "AI", "4": "CC", "5": "BF", "6": "AU"}
-MAIN_PIECE: dict[str, str] = {"1": "99_DE", "2": "99_AR", "3": "99_AI", "4": "99_CO", "5": "99_BU", "6": "99_AU"}
+MAIN_PIECE: dict[str, str] = {
+    "1": "99_DE",
+    "2": "99_AR",
+    "3": "99_AI",
+    "4": "99_CO",
+    "5": "99_BU",
+    "6": "99_AU",
+}
 NATURE_AUTRE_DETAIL: dict[str, str] = {
     "LD": "Liste des délibérations",
     "AT": "Arrêté temporaire",
@@ -60,7 +67,10 @@ STATES: dict[str, tuple[str, str]] = {
     "acquiter-tdt": ("Acquitté par la préfecture", "L'acte a été acquitté par le contrôle de légalité"),
     "send-tdt-erreur": ("Erreur lors de l'envoi au TdT", "Erreur lors de la transmission au TdT"),
     "annulation-tdt": ("Annulation de la transaction", "Une demande d'annulation a été envoyée au TdT"),
-    "verif-annulation-tdt": ("Vérification de l'annulation", "Vérification de l'annulation de la transaction"),
+    "verif-annulation-tdt": (
+        "Vérification de l'annulation",
+        "Vérification de l'annulation de la transaction",
+    ),
     "annuler-tdt": ("Transaction annulée", "La transaction a été annulée par le TdT"),
     "tamponner-tdt": ("Retamponner", "Le document a été retamponné"),
     "prepare-ged": ("Préparation du versement à la GED", "Préparation du versement à la GED"),
@@ -157,7 +167,9 @@ def _act_fields(flux: str) -> dict[str, dict[str, Any]]:
             "comment": _field("Commentaire", "text"),
         }
         if flux == "autres-studio-sans-tdt" or flux == "autres-studio":
-            fields["nature_autre_detail"] = _field("Précision de la nature", "select", value=NATURE_AUTRE_DETAIL)
+            fields["nature_autre_detail"] = _field(
+                "Précision de la nature", "select", value=NATURE_AUTRE_DETAIL
+            )
     return fields
 
 
@@ -180,7 +192,7 @@ class FluxDefinition:
         return {k for k, v in self.fields.items() if v.get("index")}
 
     def actions(self) -> dict[str, dict[str, Any]]:
-        """Action definitions shaped like ``GET /flux/{flux}/action`` (``name``, ``name-action``, ``rule``)."""
+        """Action definitions as ``GET /flux/{flux}/action`` gives them (``name-action``, ``rule``…)."""
         out: dict[str, dict[str, Any]] = {}
         for state, (label, _message) in STATES.items():
             if self.id == "autres-studio-sans-tdt" and "tdt" in state:

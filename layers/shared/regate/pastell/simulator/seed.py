@@ -31,12 +31,23 @@ from regate.pastell.simulator.flux import ACT_FLUX, STATES
 
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-ID_D_RE = re.compile(r"^([0-9A-Za-z]{7}|[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})$")
+ID_D_RE = re.compile(
+    r"^([0-9A-Za-z]{7}|[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})$"
+)
 
 FileKind = Literal[
-    "acte", "acte-tampon", "annexe", "annexe-tampon", "bordereau", "aractes", "type-piece", "pdf", "text",
-    "base64", "missing",
-]  # fmt: skip
+    "acte",
+    "acte-tampon",
+    "annexe",
+    "annexe-tampon",
+    "bordereau",
+    "aractes",
+    "type-piece",
+    "pdf",
+    "text",
+    "base64",
+    "missing",
+]
 
 
 class SeedError(ValueError):
@@ -142,7 +153,11 @@ class SeedHistory(_Strict):
 
     @property
     def resolved_message(self) -> str:
-        return self.message if self.message is not None else STATES.get(self.action, (self.action, self.action))[1]
+        return (
+            self.message
+            if self.message is not None
+            else STATES.get(self.action, (self.action, self.action))[1]
+        )
 
 
 class SeedDocument(_Strict):
@@ -234,7 +249,9 @@ def parse_seed(raw: bytes | str, origin: str = "<seed>") -> PastellSeed:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SeedError(f"seed file {origin}: not valid JSON ({exc})") from exc
     if not isinstance(payload, dict):
-        raise SeedError(f"seed file {origin}: the top level must be an object with accounts/entities/documents")
+        raise SeedError(
+            f"seed file {origin}: the top level must be an object with accounts/entities/documents"
+        )
     try:
         return PastellSeed.model_validate(payload)
     except ValidationError as exc:
@@ -264,7 +281,9 @@ def _stem(name: str) -> str:
     return name.rsplit(".", 1)[0] if "." in name else name
 
 
-def act_context(doc: SeedDocument | Any, entity: SeedEntity | Any, data: dict[str, Any] | None = None) -> ActContext:
+def act_context(
+    doc: SeedDocument | Any, entity: SeedEntity | Any, data: dict[str, Any] | None = None
+) -> ActContext:
     """Collect what the generators need; file names come from the document's file slots."""
     values = data if data is not None else doc.data
     files = getattr(doc, "files", {}) or {}

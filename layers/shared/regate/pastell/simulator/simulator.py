@@ -30,15 +30,33 @@ from regate.pastell.simulator.api import (
 from regate.pastell.simulator.files import aractes_xml, bordereau_pdf, make_id_acte
 from regate.pastell.simulator.flux import ACTIONS_FROM_STATE, STATES, FluxDefinition, default_flux
 from regate.pastell.simulator.seed import PastellSeed, act_context, default_seed
-from regate.pastell.simulator.state import DOCUMENT_ACTION, Account, Document, FileSlot, HistoryEntry, Platform
+from regate.pastell.simulator.state import (
+    DOCUMENT_ACTION,
+    Account,
+    Document,
+    FileSlot,
+    HistoryEntry,
+    Platform,
+)
 
 ID_ALPHABET = string.ascii_letters + string.digits
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 _HTTP_REASONS = {
-    200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-    404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 429: "Too Many Requests",
-    500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
-}  # fmt: skip
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 @dataclass(frozen=True)
@@ -92,7 +110,7 @@ class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Requests are in ``sim.request_log``; stderr stays clean for tests and the demo."""
 
 
@@ -100,7 +118,9 @@ class SimulatorServer:
     """A running simulator; ``url`` is the Pastell root (clients add ``/api/v2/…``)."""
 
     def __init__(self, app: Any, host: str, port: int) -> None:
-        self._httpd = make_server(host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
+        self._httpd = make_server(
+            host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+        )
         self.host = host
         self.port = int(self._httpd.server_address[1])
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
@@ -166,7 +186,7 @@ class PastellSimulator:
             length = 0
         body = environ["wsgi.input"].read(length) if length > 0 else b""
         req = Request(method, path, query, headers, body, environ.get("REMOTE_ADDR", "127.0.0.1"))
-        response, login = self.handle(req, content_type=environ.get("CONTENT_TYPE", ""))
+        response, _login = self.handle(req, content_type=environ.get("CONTENT_TYPE", ""))
         reason = _HTTP_REASONS.get(response.status, "Error")
         out_headers = [*response.headers, ("Content-Length", str(len(response.body)))]
         start_response(f"{response.status} {reason}", out_headers)
@@ -202,8 +222,11 @@ class PastellSimulator:
                 continue
             fault.remaining -= 1
             if fault.body is not None:
-                return Response(fault.status, fault.body, [("Content-type", "application/json; charset=utf-8"),
-                                                           *fault.headers.items()])  # fmt: skip
+                return Response(
+                    fault.status,
+                    fault.body,
+                    [("Content-type", "application/json; charset=utf-8"), *fault.headers.items()],
+                )
             response = error_response(fault.status, f"Erreur simulée (HTTP {fault.status})")
             response.headers.extend(fault.headers.items())
             return response
@@ -229,9 +252,11 @@ class PastellSimulator:
         body: bytes | None = None,
         method: str = "GET",
     ) -> None:
-        """The next ``times`` requests whose path matches (``re.search``) answer ``status`` (method ``*`` = any)."""
+        """The next ``times`` requests whose path matches (``re.search``) fail; method ``*`` = any."""
         with self.lock:
-            self._faults.append(_Fault(re.compile(path_regex), status, times, dict(headers or {}), body, method.upper()))
+            self._faults.append(
+                _Fault(re.compile(path_regex), status, times, dict(headers or {}), body, method.upper())
+            )
 
     def now_str(self) -> str:
         """Platform local time (Europe/Paris), the way Pastell stamps its dates."""
@@ -331,14 +356,24 @@ class PastellSimulator:
         if entity.siren and nature in "123456" and "date_de_lacte" in data and "numero_de_lacte" in data:
             data.setdefault(
                 "acte_unique_id",
-                make_id_acte(entity.departement or "000", entity.siren, data["date_de_lacte"],
-                             data["numero_de_lacte"], nature),  # fmt: skip
+                make_id_acte(
+                    entity.departement or "000",
+                    entity.siren,
+                    data["date_de_lacte"],
+                    data["numero_de_lacte"],
+                    nature,
+                ),
             )
         files = doc.files
         names = {k: [s.name for s in v] for k, v in files.items()}
         ctx = act_context(doc, entity, data)
-        ctx = ctx.__class__(**{**ctx.__dict__, "main_name": (names.get("arrete") or [ctx.main_name])[0],
-                               "annex_names": tuple(names.get("autre_document_attache", []))})  # fmt: skip
+        ctx = ctx.__class__(
+            **{
+                **ctx.__dict__,
+                "main_name": (names.get("arrete") or [ctx.main_name])[0],
+                "annex_names": tuple(names.get("autre_document_attache", [])),
+            }
+        )
         numero = ctx.numero
         if "aractes" not in files:
             files["aractes"] = [FileSlot(f"{numero}-ar-actes.xml", aractes_xml(ctx))]
@@ -400,9 +435,21 @@ class PastellSimulator:
             entity = self.platform.entities[id_e]
             data = doc.data
             meta: dict[str, Any] = {}
-            for key in ("numero_de_lacte", "date_de_lacte", "date_ar", "objet", "acte_nature", "classification",
-                        "type_piece", "publication_open_data", "nature_autre_detail", "envoi_depot",
-                        "envoi_transformation", "envoi_tdt_actes", "envoi_sae"):  # fmt: skip
+            for key in (
+                "numero_de_lacte",
+                "date_de_lacte",
+                "date_ar",
+                "objet",
+                "acte_nature",
+                "classification",
+                "type_piece",
+                "publication_open_data",
+                "nature_autre_detail",
+                "envoi_depot",
+                "envoi_transformation",
+                "envoi_tdt_actes",
+                "envoi_sae",
+            ):
                 if key in data:
                     meta[key] = data[key]
             members: list[tuple[str, bytes]] = []
@@ -418,7 +465,9 @@ class PastellSimulator:
         target = folder / f"{id_d}.zip"
         tmp = folder / f".{id_d}.zip.part"
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(_zip_info("metadata.json"), json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8"))
+            zf.writestr(
+                _zip_info("metadata.json"), json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8")
+            )
             seen = {"metadata.json"}
             for name, content in members:
                 if name in seen:
@@ -467,7 +516,9 @@ class _Mutations:
         if flux not in self.sim.platform.flux:
             raise ApiError(400, f"Type {flux} introuvable")
         now = self.sim.now_str()
-        id_d = self.sim.add_document(id_e, flux, {}, history=[("creation", now)], id_d=self.sim.new_id_d(uuid=True))
+        id_d = self.sim.add_document(
+            id_e, flux, {}, history=[("creation", now)], id_d=self.sim.new_id_d(uuid=True)
+        )
         doc = self.sim.platform.documents[id_d]
         doc.history[-1].id_u = account.id_u
         body = self.sim.api.detail(doc, account)
@@ -477,8 +528,11 @@ class _Mutations:
     def patch(self, req: Request, doc: Document, account: Account) -> Response:
         flux = self.sim.platform.flux[doc.type]
         if doc.last.action not in ("creation", "modification", "reouverture"):
-            raise ApiError(400, f"L'action « modification »  n'est pas permise : le document est dans l'état "
-                                f"« {doc.last.action} »")  # fmt: skip
+            raise ApiError(
+                400,
+                f"L'action « modification »  n'est pas permise : le document est dans l'état "
+                f"« {doc.last.action} »",
+            )
         for key, values in req.form.items():
             if key in flux.fields and flux.fields[key]["type"] != "file":
                 doc.data[key] = values[-1]
@@ -488,7 +542,9 @@ class _Mutations:
         doc.modification = now
         return self._edit_result(doc, account)
 
-    def add_file(self, req: Request, doc: Document, field_name: str, num: str | None, account: Account) -> Response:
+    def add_file(
+        self, req: Request, doc: Document, field_name: str, num: str | None, account: Account
+    ) -> Response:
         flux = self.sim.platform.flux[doc.type]
         if field_name not in flux.file_fields:
             raise ApiError(400, f"Le champ {field_name} n'est pas un champ fichier")
@@ -514,26 +570,38 @@ class _Mutations:
     def action(self, doc: Document, action: str, account: Account) -> Response:
         allowed = ACTIONS_FROM_STATE.get(doc.last.action, [])
         if action not in allowed:
-            raise ApiError(400, f"L'action « {action} »  n'est pas permise : l'état actuel du document est "
-                                f"« {doc.last.action} »")  # fmt: skip
+            raise ApiError(
+                400,
+                f"L'action « {action} »  n'est pas permise : l'état actuel du document est "
+                f"« {doc.last.action} »",
+            )
         now = self.sim.now_str()
         if action == "supression":
             return self.delete(doc, account)
         if action == "orientation":
             target = "termine" if doc.type == "autres-studio-sans-tdt" else "send-tdt"
             if target == "send-tdt" and not self._formulaire_ok(doc):
-                raise ApiError(400, "L'action « orientation »  n'est pas permise : le formulaire est incomplet")
+                raise ApiError(
+                    400, "L'action « orientation »  n'est pas permise : le formulaire est incomplet"
+                )
             self.sim._append(doc, HistoryEntry(target, now, STATES[target][1], account.id_u))
         elif action == "annulation-tdt":
             self.sim.cancel(doc.id_e, doc.id_d, now)
         else:
-            self.sim._append(doc, HistoryEntry(action, now, STATES.get(action, (action, action))[1], account.id_u))
+            self.sim._append(
+                doc, HistoryEntry(action, now, STATES.get(action, (action, action))[1], account.id_u)
+            )
         return json_response({"result": True, "message": STATES.get(action, (action, action))[1]}, 201)
 
     def delete(self, doc: Document, account: Account) -> Response:
         if "supression" not in ACTIONS_FROM_STATE.get(doc.last.action, []):
-            raise ApiError(400, f"L'action « supression »  n'est pas permise : l'état actuel du document est "
-                                f"« {doc.last.action} »")  # fmt: skip
-        self.sim._append(doc, HistoryEntry("supression", self.sim.now_str(), STATES["supression"][1], account.id_u))
+            raise ApiError(
+                400,
+                f"L'action « supression »  n'est pas permise : l'état actuel du document est "
+                f"« {doc.last.action} »",
+            )
+        self.sim._append(
+            doc, HistoryEntry("supression", self.sim.now_str(), STATES["supression"][1], account.id_u)
+        )
         del self.sim.platform.documents[doc.id_d]
         return Response(204, b"", [])

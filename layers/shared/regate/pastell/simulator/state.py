@@ -15,7 +15,7 @@ DOCUMENT_CONSULTATION = 7
 
 @dataclass
 class FileSlot:
-    """One file of a multi-valued field; ``content`` None = the slot is set but the file is missing on disk."""
+    """One file of a field; ``content`` None = the slot is set but the file is missing on disk."""
 
     name: str
     content: bytes | None
@@ -163,9 +163,15 @@ class Platform:
     # --- journal -----------------------------------------------------------------------------------------
 
     def log_event(
-        self, type_: int, doc: Document | None, action: str, message: str, date: str, id_u: str = "0",
+        self,
+        type_: int,
+        doc: Document | None,
+        action: str,
+        message: str,
+        date: str,
+        id_u: str = "0",
         id_e: str | None = None,
-    ) -> JournalEvent:  # fmt: skip
+    ) -> JournalEvent:
         event = JournalEvent(
             id_j=len(self.journal) + 1,
             type=type_,
@@ -196,7 +202,8 @@ class Platform:
             "date": e.date,
             "date_horodatage": e.date,
             "message_horodate": (
-                f"{e.type} - {e.id_e} - {e.id_u} - {e.id_d} - {e.action} - {e.message} - {e.date} - {e.document_type}"
+                f"{e.type} - {e.id_e} - {e.id_u} - {e.id_d} - {e.action} - {e.message} - {e.date}"
+                f" - {e.document_type}"
             ),
             "document_type": e.document_type,
             "titre": e.titre,

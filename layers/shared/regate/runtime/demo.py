@@ -1,0 +1,237 @@
+"""``regate demo``: the whole chain on a laptop, no cloud account, no network.
+
+Starts an S3 endpoint (moto) and the Pastell and data.gouv.fr simulators on loopback, runs capture (pull and
+depot ZIP push) → normalise → publish through the real handlers with S3 events delivered the way production
+delivers them, prints a summary in French and English with the URLs to open, then serves the API.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from regate.runtime.chain import ChainResult, LocalChain
+from regate.runtime.environment import create_buckets, export_settings, start_s3
+from regate.settings import Settings
+from regate.storage import ObjectStore, layout, make_s3_client
+
+DEMO_COLLECTIVITES_CSV = Path(__file__).with_name("demo_collectivites.csv")
+#: depot ZIPs pushed in the demo: some seeded acts also arrive by push (same act = one document)
+DEMO_PUSHED_ACTS = 3
+
+
+@dataclass
+class DemoSummary:
+    collectivites: int
+    captured: int
+    published: int
+    metadata_only: int
+    withheld: int
+    pending: int
+    quarantined: int
+    years: list[int]
+    sirens: list[str]
+    example_partition: tuple[str, int] | None
+
+
+def demo_settings(s3_endpoint: str, pastell_url: str, datagouv_url: str, api_port: int) -> Settings:
+    from regate.datagouv.simulator import DEMO_API_KEY, DEMO_ORG_SLUG
+    from regate.pastell.simulator import DEMO_LOGIN, DEMO_PASSWORD
+
+    return Settings(
+        s3_endpoint_url=s3_endpoint,
+        raw_bucket="regate-demo-raw",
+        curated_bucket="regate-demo-curated",
+        pastell_url=pastell_url,
+        pastell_user=DEMO_LOGIN,
+        pastell_password=DEMO_PASSWORD,
+        pastell_default_since="2020-01-01 00:00:00",
+        datagouv_url=datagouv_url,
+        datagouv_api_key=DEMO_API_KEY,
+        datagouv_org=DEMO_ORG_SLUG,
+        public_base_url=f"http://127.0.0.1:{api_port}",
+        recherche_entreprises_enabled=False,
+        http_backoff_base_seconds=0.05,
+        api_cache_dir=str(Path(tempfile.gettempdir()) / "regate-demo-cache"),
+    )
+
+
+def push_depot_zips(pastell_sim: Any, raw: ObjectStore, count: int = DEMO_PUSHED_ACTS) -> list[str]:
+    """Drop depot ZIPs of a few acknowledged acts into ``inbox/``, as Pastell's SFTP depot connector does."""
+    keys: list[str] = []
+    with tempfile.TemporaryDirectory() as folder:
+        for id_e, id_d in depot_candidates(pastell_sim)[:count]:
+            path = pastell_sim.write_depot_zip(id_e, id_d, Path(folder))
+            key = f"{layout.INBOX_PREFIX}{path.name}"
+            raw.client.put_object(
+                Bucket=raw.bucket, Key=key, Body=path.read_bytes(), ContentType="application/zip"
+            )
+            keys.append(key)
+    return keys
+
+
+def depot_candidates(pastell_sim: Any) -> list[tuple[str, str]]:
+    """Acknowledged, not cancelled délibérations of the simulator, in a stable order."""
+    with pastell_sim.lock:
+        documents = list(pastell_sim.platform.documents.values())
+    chosen = [
+        (doc.id_e, doc.id_d)
+        for doc in documents
+        if doc.passed_through("acquiter-tdt")
+        and not doc.passed_through("annuler-tdt")
+        and doc.data.get("acte_nature") == "1"
+    ]
+    return sorted(chosen)
+
+
+def summarize(curated: ObjectStore, raw: ObjectStore) -> DemoSummary:
+    """Figures read back from the buckets (not from the handlers' own claims)."""
+    import pyarrow.parquet as pq
+
+    decisions: dict[str, int] = {}
+    sirens: set[str] = set()
+    years: set[int] = set()
+    for key in curated.list_keys(layout.ACTES_PARQUET_PREFIX):
+        table = pq.read_table(io.BytesIO(curated.get_bytes(key)), columns=["siren", "annee", "decision"])
+        for siren, annee, decision in zip(
+            *(table.column(c).to_pylist() for c in table.column_names), strict=True
+        ):
+            decisions[decision] = decisions.get(decision, 0) + 1
+            sirens.add(siren)
+            years.add(annee)
+    captured = sum(1 for k in raw.list_keys(layout.PASTELL_PREFIX) if k.endswith("/detail.json"))
+    # the partition with the most published délibérations makes the best example URL
+    example: tuple[str, int] | None = None
+    best = 0
+    for obj in curated.list_objects(layout.SCDL_DELIBERATIONS_PREFIX):
+        parts = obj["Key"].removeprefix(layout.SCDL_DELIBERATIONS_PREFIX).split("/")
+        if len(parts) == 2 and parts[0] != layout.NATIONAL and obj["Size"] > best:
+            best, example = obj["Size"], (parts[0], int(parts[1].removesuffix(".csv")))
+    quarantined = sum(1 for _ in curated.list_keys(layout.QUARANTINE_PREFIX))
+    return DemoSummary(
+        collectivites=len(sirens),
+        captured=captured,
+        published=decisions.get("publier", 0),
+        metadata_only=decisions.get("metadonnees", 0),
+        withheld=decisions.get("retenir", 0),
+        pending=decisions.get("a_statuer", 0),
+        quarantined=quarantined,
+        years=sorted(years),
+        sirens=sorted(sirens),
+        example_partition=example,
+    )
+
+
+def print_report(console: Any, result: ChainResult, summary: DemoSummary, urls: dict[str, str]) -> None:
+    from rich.table import Table
+
+    stages = Table(title="Chaîne / Chain", show_lines=False)
+    for column in ("étape / stage", "invocations", "événements / events", "statut / status"):
+        stages.add_column(column)
+    for stage in result.stages:
+        status = "[green]OK[/]" if stage.ok else "[red]" + "; ".join(stage.failures)[:120] + "[/]"
+        stages.add_row(stage.name, str(stage.invocations), str(stage.events), status)
+    console.print(stages)
+    s = summary
+    console.print(
+        f"[bold]Résumé[/] : {s.collectivites} collectivités, {s.captured} actes capturés, "
+        f"{s.published} publiés (+ {s.metadata_only} en métadonnées seules), {s.withheld} retenus, "
+        f"{s.pending} à statuer, {s.quarantined} en quarantaine."
+    )
+    console.print(
+        f"[bold]Summary[/]: {s.collectivites} local authorities, {s.captured} acts captured, {s.published} "
+        f"published (+ {s.metadata_only} metadata only), {s.withheld} withheld, "
+        f"{s.pending} pending a decision, {s.quarantined} quarantined."
+    )
+    console.print("\n[bold]À ouvrir / Open[/]:")
+    for label, url in urls.items():
+        console.print(f"  {label}\n      {url}", soft_wrap=True, highlight=False)
+
+
+def demo_urls(
+    settings: Settings, summary: DemoSummary, datagouv_url: str, datagouv_sim: Any
+) -> dict[str, str]:
+    base = settings.public_base_url
+    siren, year = summary.example_partition or ("213502388", 2024)
+    dataset = next(iter(datagouv_sim.datasets.values()), None)
+    dataset_url = (
+        f"{datagouv_url}/api/1/datasets/{dataset['id']}/" if dataset else f"{datagouv_url}/api/1/datasets/"
+    )
+    return {
+        "Fichier SCDL / SCDL CSV": f"{base}/v1/deliberations/{siren}/{year}.csv",
+        "API JSON filtrée / filtered JSON API": f"{base}/v1/deliberations?siren={siren}&annee={year}&limit=5",
+        "Carte GeoJSON (mViewer) / map layer": f"{base}/v1/collectivites.geojson?annee={year}",
+        "Lignes mReport / mReport rows": f"{base}/v1/mreport/deliberations?dataid={siren}",
+        "Jeu simulé data.gouv.fr / simulated dataset": dataset_url,
+        "Documentation de l'API / API docs": f"{base}/v1/docs",
+    }
+
+
+def run_demo(serve: bool = True, host: str = "127.0.0.1", port: int = 8000, console: Any = None) -> int:
+    """Run the chain; return 0 only when every stage succeeded. With ``serve``, block serving the API."""
+    from rich.console import Console
+
+    from regate.datagouv.simulator import DatagouvSimulator
+    from regate.pastell.simulator import PastellSimulator
+
+    console = console or Console()
+    # The handlers log JSON lines (Powertools) as in Lambda; on a terminal keep only warnings and errors.
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    with ExitStack() as stack:
+        console.print(
+            "[bold]Rég@te — démo locale / local demo[/] "
+            "(aucun compte cloud, aucun réseau / no cloud, no network)"
+        )
+        s3_endpoint = start_s3(stack)
+        pastell_sim = PastellSimulator()
+        pastell_server = stack.enter_context(pastell_sim.serve(host="127.0.0.1", port=0))
+        datagouv_sim = DatagouvSimulator()
+        datagouv_server = stack.enter_context(datagouv_sim.serve(host="127.0.0.1", port=0))
+        settings = demo_settings(s3_endpoint, pastell_server.url, datagouv_server.url, port)
+        export_settings(settings)
+        client = make_s3_client(settings)
+        create_buckets(client, settings)
+        raw = ObjectStore(client, settings.raw_bucket)
+        curated = ObjectStore(client, settings.curated_bucket)
+        curated.put_if_changed(
+            layout.CONFIG_COLLECTIVITES_KEY, DEMO_COLLECTIVITES_CSV.read_bytes(), content_type="text/csv"
+        )
+        console.print(
+            f"S3 (moto) : {s3_endpoint}  ·  Pastell (simulateur) : {pastell_server.url}  ·  "
+            f"data.gouv.fr (simulateur) : {datagouv_server.url}"
+        )
+        chain = LocalChain(client, settings.raw_bucket, settings.curated_bucket)
+        with console.status("capture → normalisation → publication…"):
+            pushed = push_depot_zips(pastell_sim, raw)
+            result = chain.run()
+        summary = summarize(curated, raw)
+        urls = demo_urls(settings, summary, datagouv_server.url, datagouv_sim)
+        console.print(f"Dépôts ZIP poussés / depot ZIPs pushed: {len(pushed)}")
+        print_report(console, result, summary, urls)
+        status = 0 if result.ok and summary.published > 0 else 1
+        if status:
+            console.print(
+                "[red]La démo a échoué / the demo failed[/]: "
+                + json.dumps({s.name: s.failures for s in result.stages if s.failures}, ensure_ascii=False)
+            )
+        if not serve:
+            return status
+        from regate.api.local_server import make_server
+        from regate.runtime.lambdas import LocalFunction
+
+        api = LocalFunction("api")
+        server = make_server(host, port, lambda event: api.invoke(event), verbose=False)
+        console.print(f"\nAPI : http://{host}:{port}/v1/docs — Ctrl-C pour arrêter / to stop")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+        return status

@@ -1,0 +1,82 @@
+"""The template passes `sam validate`, `sam validate --lint`, `cfn-lint`, and `sam build` succeeds with every
+function + layers under Lambda's 250 MB unzipped limit. Uses the SAM CLI installed by `make install`
+(.venv-infra); offline apart from `sam build`'s pip downloads from PyPI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+INFRA_BIN = REPO_ROOT / ".venv-infra" / "bin"
+TEMPLATE = REPO_ROOT / "infra" / "template.yaml"
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+
+pytestmark = pytest.mark.integration
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(AWS_DEFAULT_REGION="eu-west-3", AWS_EC2_METADATA_DISABLED="true", SAM_CLI_TELEMETRY="0")
+    return env
+
+
+def _tool(name: str) -> str:
+    path = INFRA_BIN / name
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run `make install` (it installs the SAM CLI into .venv-infra)")
+    return str(path)
+
+
+def _run(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        list(args), cwd=REPO_ROOT, env=_env(), capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def test_sam_validate() -> None:
+    result = _run(_tool("sam"), "validate", "--template-file", str(TEMPLATE))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sam_validate_lint() -> None:
+    result = _run(_tool("sam"), "validate", "--lint", "--template-file", str(TEMPLATE))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cfn_lint() -> None:
+    result = _run(_tool("cfn-lint"), str(TEMPLATE))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+
+
+@pytest.mark.slow
+def test_sam_build_and_unzipped_sizes(tmp_path: Path) -> None:
+    build_dir = tmp_path / "build"
+    result = _run(
+        _tool("sam"),
+        "build",
+        "--template-file",
+        str(TEMPLATE),
+        "--build-dir",
+        str(build_dir),
+        "--cache-dir",
+        str(REPO_ROOT / ".aws-sam" / "cache"),
+        "--cached",
+        timeout=1200,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    layer = _size(build_dir / "SharedLayer")
+    assert (build_dir / "SharedLayer" / "python" / "regate" / "__init__.py").exists()
+    report = {"SharedLayer": layer}
+    for function in ("CaptureFunction", "NormalizeFunction", "PublishFunction", "ApiFunction"):
+        total = _size(build_dir / function) + layer
+        report[function] = total
+        assert total < LAMBDA_UNZIPPED_LIMIT, f"{function}: {total / 2**20:.0f} MB unzipped with layer"
+    print("unzipped sizes (MB, function + layer):", {k: round(v / 2**20, 1) for k, v in report.items()})

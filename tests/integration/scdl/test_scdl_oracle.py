@@ -1,0 +1,57 @@
+"""Oracle: our validator (Validata mode) vs the official validata-table, live, on every corpus file.
+
+Same verdict, and the same set of (row, column, error type) once our codes are mapped to Validata's types
+(Validata puts header errors on row ``None`` and row-level errors on field ``""``: normalised to 1 / None).
+validata-table takes ~0.1–0.3 s a file, hence ``slow``; parametrised so xdist spreads the cases.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+from regate.scdl.validator import validate_deliberations_csv
+
+REPO = Path(__file__).resolve().parents[3]
+CORPUS = REPO / "tests" / "fixtures" / "scdl" / "corpus"
+SCHEMA = REPO / "layers" / "shared" / "regate" / "scdl" / "schemas" / "scdl_deliberations_2.1.5_schema.json"
+INDEX = json.loads((CORPUS / "index.json").read_text(encoding="utf-8"))
+
+# our code → validata-table 0.12.5 error type
+TO_VALIDATA_TYPE = {
+    "french-siret-value": "custom-check-error",
+    "nomenclature-actes-value": "custom-check-error",
+    "duplicate-label": "error",
+}
+
+
+def validata_errors(path: Path) -> tuple[bool, set[tuple]] | None:
+    """(valid, {(row, column, type)}) from validata-table, or None when it raises (e.g. empty file)."""
+    validata_core = pytest.importorskip("validata_core")
+    descriptor = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            report = validata_core.validate(str(path), descriptor).to_dict()
+        except Exception:
+            return None
+    found = {(e.get("rowNumber") or 1, e.get("fieldName") or None, e["type"]) for e in report["errors"]}
+    return bool(report["valid"]), found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", INDEX, ids=[case["case"] for case in INDEX])
+def test_same_verdict_and_errors_as_validata(case: dict) -> None:
+    path = CORPUS / case["file"]
+    ours = validate_deliberations_csv(path.read_bytes(), strict=False)
+    theirs = validata_errors(path)
+    if theirs is None:  # validata-table raised: we must report the file invalid, not crash
+        assert not ours.valid
+        return
+    valid, their_errors = theirs
+    our_errors = {(i.row or 1, i.column, TO_VALIDATA_TYPE.get(i.code, i.code)) for i in ours.errors}
+    assert ours.valid == valid
+    assert our_errors == their_errors
+    assert valid == case["validata_valid"], "validata-table changed its verdict: regenerate the index"
