@@ -42,8 +42,6 @@ def main(argv: list[str]) -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from moto.server import ThreadedMotoServer
-
     from regate.capture.pull import CaptureOptions, run_capture
     from regate.clock import FakeClock
     from regate.http.retry import RetryingSession, RetryPolicy
@@ -55,10 +53,8 @@ def main(argv: list[str]) -> None:
     runs = _option(argv, "runs", 3)
     latency = _option(argv, "latency-ms", 20)
     concurrency = _option(argv, "concurrency", Settings().pastell_concurrency)
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    settings = Settings(s3_endpoint_url=f"http://{host}:{port}")
+    moto = _MotoProcess()  # its own process: an in-process S3 would compete with the capture for the GIL
+    settings = Settings(s3_endpoint_url=moto.url)
     s3 = make_s3_client(settings)
     sim = PastellSimulator(latency_ms=latency)
     clock = FakeClock(datetime(2026, 1, 10, 9, 0, tzinfo=UTC))
@@ -93,9 +89,7 @@ def main(argv: list[str]) -> None:
                     assert not report.errors, report.errors[:3]
                     results[workers].append(documents / elapsed)
             fast, slow = statistics.median(results[concurrency]), statistics.median(results[1])
-            print(
-                f"full capture of {documents} documents, simulator latency {latency} ms/call, median of {runs} runs"
-            )
+            print(f"full capture: {documents} documents, latency {latency} ms/call, median of {runs} runs")
             print(f"  concurrency={concurrency:<3} {fast:8.1f} documents/s")
             print(f"  concurrency=1   {slow:8.1f} documents/s")
             print(f"  ratio           {fast / slow:8.2f}x")
@@ -103,14 +97,44 @@ def main(argv: list[str]) -> None:
             sim.reset_log()
             report = run_capture(client(server.url, concurrency), store, clock, options)
             calls = Counter(_route(entry.path) for entry in sim.request_log)
-            pairs = sum(1 for _ in report.skipped)  # noqa: F841 - kept for clarity below
-            print(
-                f"incremental run with no change: {sum(calls.values())} HTTP calls, captured={len(report.captured)}"
-            )
+            total = sum(calls.values())
+            print(f"incremental run, no change: {total} HTTP calls, captured={len(report.captured)}")
             for route, count in sorted(calls.items()):
                 print(f"  {count:5d}  {route}")
     finally:
         moto.stop()
+
+
+class _MotoProcess:
+    """``moto_server`` in a child process on a free loopback port."""
+
+    def __init__(self) -> None:
+        import socket
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        executable = Path(sys.executable).with_name("moto_server")
+        self.process = subprocess.Popen(
+            [str(executable), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                requests.get(self.url + "/moto-api/", timeout=1)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError("moto_server did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
 
 
 def _with(options, **changes):  # type: ignore[no-untyped-def]

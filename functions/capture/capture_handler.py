@@ -20,8 +20,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel, S3Model
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
 from regate.capture.runtime import capture_from_settings, ingest_from_event, raw_store
+from regate.capture.watermark import parse_pastell_timestamp
 from regate.clock import Clock, SystemClock
 from regate.settings import Settings, get_settings
 
@@ -37,6 +39,13 @@ class ScheduledInput(BaseModel):
     since: str | None = None
     entite: list[str] = Field(default_factory=list)
     flux: list[str] = Field(default_factory=list)
+
+    @field_validator("since")
+    @classmethod
+    def _since(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_pastell_timestamp(value)  # "YYYY-MM-DD[ HH:MM:SS]", refused before any work
+        return value
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
+
 from regate.clock import Clock, SystemClock
 from regate.normalize.pipeline import DocumentOutcome, Normalizer, detail_key_ids
 from regate.normalize.reports import RunReport

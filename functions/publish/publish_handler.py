@@ -17,8 +17,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from regate.datagouv.events import PublishTrigger, parse_publish_event, partition_failures
-from regate.datagouv.run import run_publish
+from regate.datagouv.run import collectivite_describer, run_publish
 
 logger = Logger(service="regate-publish")
 tracer = Tracer(service="regate-publish")
@@ -50,9 +51,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.error(
             "unusable publish event record", extra={"sqs_message_id": bad.message_id, "reason": bad.reason}
         )
+    if not trigger.full and not trigger.records:  # nothing usable: only the rejected records to report
+        return {"batchItemFailures": [{"itemIdentifier": bad.message_id} for bad in trigger.rejected]}
     client = DatagouvClient.from_settings(settings)
     partitions = None if trigger.full else trigger.partitions()
-    report = run_publish(curated, client, options, partitions=partitions)
+    describe = collectivite_describer(curated, settings) if options.mode == "collectivite" else None
+    report = run_publish(curated, client, options, partitions=partitions, describe=describe)
     logger.info(
         "publish run",
         extra={"run_report": report.model_dump(mode="json", exclude={"planned_calls"})},

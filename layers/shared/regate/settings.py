@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     datagouv_api_key: SecretStr = SecretStr("")
     datagouv_secret_arn: str = ""
     datagouv_org: str = Field(default="", description="Organisation id or slug of the OPSN")
+    opsn_siret: str = Field(
+        default="", description="SIRET of the OPSN (producer in the SCDL catalogue in opsn mode)"
+    )
     publication_mode: Literal["opsn", "collectivite"] = "opsn"
     resource_kind: Literal["hosted", "remote"] = "hosted"
     datagouv_chunk_size_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)

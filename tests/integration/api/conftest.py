@@ -244,8 +244,9 @@ def shared_env(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> 
 @pytest.fixture(scope="module")
 def services(shared_env: tuple[Any, Any, Any]) -> ApiServices:
     settings, client, _ = shared_env
-    # list_ttl 0: every request re-lists, so tests see writes at once
-    return build_services(settings, client, directory=FakeDirectory(), list_ttl_seconds=0)
+    # list_ttl 0: every request re-lists, so tests see writes at once; memory_threshold 2: national
+    # requests go through the in-memory table, per-collectivité ones through read_parquet on files
+    return build_services(settings, client, directory=FakeDirectory(), list_ttl_seconds=0, memory_threshold=2)
 
 
 @pytest.fixture()

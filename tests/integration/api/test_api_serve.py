@@ -133,3 +133,42 @@ def test_fake_directory_matches_real_contract() -> None:
     from regate.collectivites.models import Collectivite
 
     assert isinstance(FakeDirectory().describe(RENNES), Collectivite)
+
+
+def test_regate_serve_command(shared_env: tuple[Any, Any, Any], tmp_path: Path) -> None:
+    """The real ``regate serve`` process, configured by REGATE_* variables, answers over HTTP."""
+    settings = shared_env[0]
+    env = {
+        **os.environ,
+        "REGATE_S3_ENDPOINT_URL": settings.s3_endpoint_url,
+        "REGATE_RAW_BUCKET": settings.raw_bucket,
+        "REGATE_CURATED_BUCKET": settings.curated_bucket,
+        "REGATE_PUBLIC_BASE_URL": settings.public_base_url,
+        "REGATE_RECHERCHE_ENTREPRISES_ENABLED": "false",
+        "REGATE_API_CACHE_DIR": str(tmp_path / "serve-cache"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    code = "from regate.cli.main import main; main()"
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, "serve", "--port", "0", "--host", "127.0.0.1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        url = line.split("http://", 1)[1].split("/v1/docs", 1)[0]
+        health = requests.get(f"http://{url}/v1/health", timeout=60)
+        assert health.status_code == 200 and health.json()["partitions"] == 4
+        body = requests.get(
+            f"http://{url}/v1/deliberations", params={"siren": RENNES, "annee": 2023}, timeout=60
+        )
+        assert body.json()["total"] == 2
+        docs = requests.get(f"http://{url}/v1/docs", timeout=60)
+        assert docs.headers["Content-Type"].startswith("text/html") and "/v1/deliberations" in docs.text
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

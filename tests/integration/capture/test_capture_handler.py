@@ -6,10 +6,11 @@ import json
 import shutil
 
 import pytest
-from conftest import ENTITE, FLUX
+from capture_events import load_event
+from capture_sim_fixtures import ENTITE, FLUX
 from pydantic import SecretStr
+
 from regate.storage import layout
-from tests_events import load_event
 
 pytestmark = pytest.mark.integration
 
@@ -63,6 +64,8 @@ def test_bad_scheduler_input_is_refused(handler_settings, clock):
 
     with pytest.raises(ValueError, match="extra"):
         handle({"sinse": "2024-01-01"}, None, handler_settings, clock)
+    with pytest.raises(ValueError, match="Pastell timestamp"):
+        handle({"since": "01/01/2024"}, None, handler_settings, clock)
 
 
 def test_eventbridge_object_created_ingests_the_zip(handler_settings, clock, raw_store, depot_in_inbox):
@@ -99,3 +102,12 @@ def test_objects_outside_the_inbox_are_ignored(handler_settings, clock, raw_stor
     event["detail"]["object"]["key"] = "pastell/13/abc/detail.json"
     assert handle(event, None, handler_settings, clock)["ingested"][0]["outcome"] == "ignored"
     json.dumps(event)
+
+
+def test_malformed_s3_event_is_a_clear_error(handler_settings, clock, raw_store):
+    from capture_handler import handle
+
+    event = load_event("capture/s3_object_created_eventbridge.json", bucket=raw_store.bucket)
+    del event["detail"]["object"]
+    with pytest.raises(ValueError, match="object"):
+        handle(event, None, handler_settings, clock)

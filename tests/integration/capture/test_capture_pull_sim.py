@@ -6,7 +6,8 @@ import hashlib
 import json
 
 import pytest
-from conftest import ENTITE, FLUX, all_versions
+from capture_sim_fixtures import ENTITE, FLUX, all_versions
+
 from regate.capture.envelope import RawDocument
 from regate.pastell.client import PastellAuth
 from regate.storage import layout
@@ -185,3 +186,30 @@ def test_unknown_flux_is_skipped_with_a_reason(capture):
     assert [(s.flux, s.reason) for s in report.skipped] == [("flux-inexistant", "flux_absent")]
     assert not report.errors
     json.dumps(report.as_dict())
+
+
+def test_flux_without_tdt_is_harvested_at_termine(sim, capture):
+    report = capture(
+        flux=("autres-studio-sans-tdt",), flux_sans_tdt=("autres-studio-sans-tdt",), since="2024-01-01"
+    )
+    assert sorted(i.id_d for i in report.captured) == [
+        "AiDUPvs",
+        "UBxqJ3b",
+    ]  # not the one still in modification
+    listing = [e for e in sim.request_log if e.path.endswith(f"/entite/{ENTITE}/document")]
+    assert listing and all(e.query.get("etatTransit") in ("termine", ["termine"]) for e in listing)
+
+
+def test_a_backfill_starting_after_the_watermark_does_not_jump_the_gap(capture, raw_store, clock):
+    from datetime import timedelta
+
+    from regate.capture.watermark import Watermark, save_watermark
+
+    save_watermark(
+        raw_store, Watermark(id_e=ENTITE, flux=FLUX, high_water="2024-01-01 00:00:00", updated_at="x")
+    )
+    clock.current += timedelta(days=1)
+    capture(since="2025-06-01")
+    assert raw_store.get_json(layout.watermark_key(ENTITE, FLUX))["high_water"] == "2024-01-01 00:00:00"
+    capture()  # the regular run from the mark covers the gap, then moves it
+    assert raw_store.get_json(layout.watermark_key(ENTITE, FLUX))["high_water"] == "2026-01-11 10:00:00"

@@ -8,7 +8,8 @@ import shutil
 import zipfile
 
 import pytest
-from conftest import ENTITE, FLUX, all_versions
+from capture_sim_fixtures import ENTITE, FLUX, all_versions
+
 from regate.capture.acts import read_index
 from regate.capture.envelope import RawDocument
 from regate.capture.push import ingest_inbox_object, ingest_local_file, rejection_reason_key
@@ -164,3 +165,53 @@ def test_corrupt_zip_goes_to_inbox_rejected_with_a_reason(raw_store, clock, name
     assert list(raw_store.list_keys("pastell/")) == []
     # a redelivered event for the moved ZIP is harmless
     assert ingest_inbox_object(raw_store, key, clock).outcome == "unchanged"
+
+
+@pytest.mark.parametrize("push_first", [True, False])
+def test_zip_named_after_the_source_document_is_still_one_document(
+    sim, tmp_path, raw_store, clock, capture, push_first
+):
+    """The depot connector may name the ZIP after the source id_d: same key, never clobbered nor deleted."""
+    id_d = first_acknowledged(sim)
+    body = depot_zip(sim, tmp_path, id_d, id_d)
+    key = layout.INBOX_PREFIX + f"{id_d}.zip"
+    if push_first:
+        put_inbox(raw_store, f"{id_d}.zip", body)
+        ingest_inbox_object(raw_store, key, clock)
+        capture(since="2024-01-01")
+    else:
+        capture(since="2024-01-01")
+        put_inbox(raw_store, f"{id_d}.zip", body)
+        ingest_inbox_object(raw_store, key, clock)
+    detail_key = layout.document_detail_key(ENTITE, id_d)
+    assert raw_store.exists(detail_key)
+    document = RawDocument.model_validate_json(raw_store.get_bytes(detail_key))
+    assert document.capture.source == "pull"
+    assert [p["id_d"] for p in document.pushes] == [id_d]
+    acts = [
+        RawDocument.model_validate_json(raw_store.get_bytes(k)).capture.act_key
+        for k in live_details(raw_store)
+    ]
+    assert len(acts) == len(set(acts))
+
+
+def test_concurrent_pushes_of_one_act_lose_no_record(sim, tmp_path, raw_store, clock, capture):
+    """Conditional writes (If-Match) on detail.json: simultaneous ingests all land in ``pushes``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    capture(since="2024-01-01")
+    id_d = first_acknowledged(sim)
+    source = sim.write_depot_zip(ENTITE, id_d, tmp_path / "depot").read_bytes()
+    keys = []
+    for n in range(6):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(source)) as original, zipfile.ZipFile(buffer, "w") as copy:
+            for info in original.infolist():
+                copy.writestr(info.filename, original.read(info.filename))
+            copy.comment = f"copy {n}".encode()  # distinct ZIP bytes, same act
+        keys.append(put_inbox(raw_store, f"Zc0000{n}.zip", buffer.getvalue()))
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        outcomes = list(pool.map(lambda key: ingest_inbox_object(raw_store, key, clock).outcome, keys))
+    assert outcomes == ["captured"] * 6
+    document = RawDocument.model_validate_json(raw_store.get_bytes(layout.document_detail_key(ENTITE, id_d)))
+    assert sorted(p["id_d"] for p in document.pushes) == [f"Zc0000{n}" for n in range(6)]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import requests
+
 from regate.clock import FakeClock
 from regate.collectivites import CollectiviteDirectory, SiretResolver
 from regate.http import RetryingSession, RetryPolicy

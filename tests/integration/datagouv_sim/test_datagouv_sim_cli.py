@@ -22,13 +22,24 @@ KEY = "rehearsal-key"
 def _start(state: Path) -> tuple[subprocess.Popen[str], str, list[str]]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "regate.cli.main", "sim", "datagouv", "--port", "0", "--api-key", KEY,
-         "--state", str(state)],
+        [
+            sys.executable,
+            "-m",
+            "regate.cli.main",
+            "sim",
+            "datagouv",
+            "--port",
+            "0",
+            "--api-key",
+            KEY,
+            "--state",
+            str(state),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
-    )  # fmt: skip
+    )
     lines: list[str] = []
     deadline = time.monotonic() + 30
     assert proc.stdout is not None
@@ -45,8 +56,8 @@ def _start(state: Path) -> tuple[subprocess.Popen[str], str, list[str]]:
     raise AssertionError(f"simulator did not start: {lines}")
 
 
-def _stop(proc: subprocess.Popen[str]) -> str:
-    proc.send_signal(signal.SIGINT)
+def _stop(proc: subprocess.Popen[str], signum: int = signal.SIGINT) -> str:
+    proc.send_signal(signum)
     out, _ = proc.communicate(timeout=30)
     return out
 
@@ -82,5 +93,11 @@ def test_cli_serves_and_persists_state_across_restarts(tmp_path):
         again = requests.get(f"{url}/api/1/datasets/{created.json()['id']}/", timeout=10)
         assert again.status_code == 200
         assert again.json()["title"] == "Délibérations"
+        requests.delete(
+            f"{url}/api/1/datasets/{created.json()['id']}/", headers={"X-API-KEY": KEY}, timeout=10
+        )
     finally:
-        _stop(proc)
+        out = _stop(proc, signal.SIGTERM)  # kill / timeout / containers: the state is saved too
+    assert "state saved" in out
+    saved = json.loads(state.read_text(encoding="utf-8"))
+    assert saved["datasets"][created.json()["id"]]["deleted"] is not None

@@ -90,9 +90,12 @@ def test_publishing_flow_end_to_end(portal):
     described = _put(
         http,
         f"{api}/datasets/{ds['id']}/resources/{res['id']}/",
-        {"title": "Délibérations 2024", "description": "Année 2024",
-         "schema": {"name": "scdl/deliberations", "version": "2.1.5"}},
-    )  # fmt: skip
+        {
+            "title": "Délibérations 2024",
+            "description": "Année 2024",
+            "schema": {"name": "scdl/deliberations", "version": "2.1.5"},
+        },
+    )
     assert described.status_code == 200
     assert described.json()["title"] == "Délibérations 2024"
 
@@ -122,14 +125,19 @@ def test_publishing_flow_end_to_end(portal):
     remote = http.post(
         f"{api}/datasets/{ds['id']}/resources/",
         data=json.dumps(
-            {"title": "deliberation-213502388-2023.csv",
-             "url": "https://api.example.org/scdl/deliberation/213502388/2023",
-             "filetype": "remote", "type": "main", "format": "csv", "mime": "text/csv",
-             "schema": {"name": "scdl/deliberations", "version": "2.1.5"}}
+            {
+                "title": "deliberation-213502388-2023.csv",
+                "url": "https://api.example.org/scdl/deliberation/213502388/2023",
+                "filetype": "remote",
+                "type": "main",
+                "format": "csv",
+                "mime": "text/csv",
+                "schema": {"name": "scdl/deliberations", "version": "2.1.5"},
+            }
         ),
         headers=JSON_KEY,
         timeout=10,
-    )  # fmt: skip
+    )
     assert remote.status_code == 201
     rem = remote.json()
     assert http.get(rem["latest"], allow_redirects=False, timeout=10).headers["Location"] == rem["url"]

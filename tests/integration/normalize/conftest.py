@@ -35,6 +35,7 @@ class RawSeeder:
         drop: tuple[str, ...] = (),
         last_action: str | None = None,
         files: dict[str, bytes] | None = None,
+        with_files: bool = True,
     ) -> dict[str, Any]:
         from regate.storage import layout
 
@@ -49,7 +50,7 @@ class RawSeeder:
         if last_action:
             doc["detail"]["last_action"] = {"action": last_action, "date": "2024-06-01 10:00:00"}
         new_files = []
-        for f in cap["files"]:
+        for f in cap["files"] if with_files else []:
             body = (files or {}).get(f["field"])
             if body is None:
                 body = (
@@ -86,7 +87,9 @@ def rennes_config(curated_store) -> None:
 
     curated_store.put_if_changed(
         layout.CONFIG_COLLECTIVITES_KEY,
-        f"siren,siret,nom,open_data,documents,annexes\n213502388,{RENNES_SIRET},Ville de Rennes,,,\n".encode(),
+        (
+            f"siren,siret,nom,open_data,documents,annexes\n213502388,{RENNES_SIRET},Ville de Rennes,,,\n"
+        ).encode(),
     )
 
 

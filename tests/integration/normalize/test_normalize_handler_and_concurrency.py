@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import validata_errors  # type: ignore[import-not-found]
+
 from regate.clock import FakeClock
 from regate.normalize.pipeline import Normalizer
 from regate.normalize.reports import RunReport
@@ -85,9 +86,6 @@ def test_normalize_200_acts_parallel_workers_no_lost_update(
                 "acte_unique_id": f"035-213502388-20240101-DEL2024_{i:04d}-DE",
             },
         )
-    import time
-
-    print("seeded", time.perf_counter())
     errors: list[BaseException] = []
     attempts: list[int] = []
 
@@ -110,7 +108,6 @@ def test_normalize_200_acts_parallel_workers_no_lost_update(
         t.start()
     for t in threads:
         t.join()
-    print("done", time.perf_counter())
     assert errors == []
     rows = scdl_ids(curated_store)
     assert len(rows) == n and sorted(rows) == sorted(f"DEL2024_{i:04d}" for i in range(n))

@@ -8,7 +8,8 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import RENNES_SIRET, validata_errors  # type: ignore[import-not-found]
+from conftest import NORMALIZE_FIXTURES, RENNES_SIRET, validata_errors  # type: ignore[import-not-found]
+
 from regate.normalize.pipeline import Normalizer
 from regate.normalize.reports import RunReport
 from regate.storage import layout
@@ -66,7 +67,7 @@ def test_normalize_cell_by_cell(seeder, raw_store, curated_store, settings, renn
 
     rows = csv_rows(curated_store, layout.scdl_deliberations_key("213502388", 2024))
     by_id = {r["DELIB_ID"]: r for r in rows}
-    assert list(rows[0].keys())[0] == "COLL_NOM" and len(rows[0]) == 17
+    assert next(iter(rows[0])) == "COLL_NOM" and len(rows[0]) == 17
     assert set(by_id) == {"DEL2024_012", "DEL2024_013", "DEL2024_014", "CM_2024_031"}  # no acte individuel
     first = by_id["DEL2024_012"]
     assert first["COLL_NOM"] == "Ville de Rennes" and first["COLL_SIRET"] == RENNES_SIRET
@@ -198,3 +199,66 @@ def test_normalize_rebuild_is_byte_identical(seeder, raw_store, curated_store, s
     run(raw_store, curated_store, settings, mode="rebuild")
     assert all_versions(curated_store) == versions
     assert curated_store.exists(layout.scdl_deliberations_national_key(2023))
+
+
+def test_normalize_flux_table_overrides_and_switches(seeder, raw_store, curated_store, settings, tmp_path):
+    raw_store.put_if_changed(
+        layout.flux_definition_key("deliberations-studio"),
+        (NORMALIZE_FIXTURES / "flux_deliberations_studio.json").read_bytes(),
+    )
+    curated_store.put_if_changed(
+        layout.CONFIG_COLLECTIVITES_KEY,
+        (
+            "siren,siret,nom,open_data,documents,annexes\n"
+            f"213502388,{RENNES_SIRET},Ville de Rennes,oui,non,\n"
+        ).encode(),
+    )
+    curated_store.put_if_changed(
+        layout.CONFIG_OVERRIDES_KEY,
+        (b"siren,id_d,numero,decision,motif\n213502388,Over001,,retenir,donnees_personnelles\nbad,line\n"),
+    )
+    seeder.put("pull_deliberation.json")  # "3" is not in this flux's table → a_statuer
+    seeder.put(
+        "pull_deliberation.json", id_d="Oui0001", data={"numero_de_lacte": "D2", "publication_open_data": "1"}
+    )
+    seeder.put(
+        "pull_deliberation.json", id_d="Over001", data={"numero_de_lacte": "D3", "publication_open_data": "1"}
+    )
+    report = run(raw_store, curated_store, settings)
+    decisions = {p.id_d: (p.decision, p.motif) for p in report.published + report.withheld + report.pending}
+    assert decisions["Xk3P9aQ"] == ("a_statuer", "publication_open_data_inconnu")
+    assert decisions["Oui0001"] == ("metadonnees", "collectivite_documents_desactives")
+    assert decisions["Over001"] == ("retenir", "surcharge_operateur")
+    assert any(w.code.startswith("config_overrides:") for w in report.warnings)
+    rows = csv_rows(curated_store, layout.scdl_deliberations_key("213502388", 2024))
+    assert [(r["DELIB_ID"], r["DELIB_URL"]) for r in rows] == [("D2", "")]  # metadata only, no URL
+    assert list(curated_store.list_keys(layout.PUBLIC_DOCUMENTS_PREFIX)) == []
+    public = pq.read_table(
+        io.BytesIO(curated_store.get_bytes(layout.actes_parquet_key("213502388", 2024, public=True)))
+    )
+    assert public.column("delib_id").to_pylist() == ["D2"]
+    assert (
+        validata_errors(curated_store.get_bytes(layout.scdl_deliberations_key("213502388", 2024)), tmp_path)
+        == []
+    )
+
+
+def test_normalize_push_and_pull_of_one_act_make_one_row(
+    seeder, raw_store, curated_store, settings, rennes_config, tmp_path
+):
+    seeder.put("pull_deliberation.json")
+    seeder.put(
+        "push_deliberation.json", data={"numero_de_lacte": "DEL2024_012", "date_de_lacte": "2024-1-15"}
+    )
+    report = run(raw_store, curated_store, settings)
+    rows = csv_rows(curated_store, layout.scdl_deliberations_key("213502388", 2024))
+    assert [r["DELIB_ID"] for r in rows] == ["DEL2024_012"]
+    assert [(w.code, w.id_d) for w in report.warnings if w.code == "acte_en_double"] == [
+        ("acte_en_double", "Ab12Cd3")
+    ]
+    actes = pq.read_table(io.BytesIO(curated_store.get_bytes(layout.actes_parquet_key("213502388", 2024))))
+    assert actes.column("source").to_pylist() == ["pull"]
+    assert (
+        validata_errors(curated_store.get_bytes(layout.scdl_deliberations_key("213502388", 2024)), tmp_path)
+        == []
+    )

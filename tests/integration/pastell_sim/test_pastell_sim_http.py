@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+
 from regate.pastell.simulator import DEMO_LOGIN, DEMO_PASSWORD, DEMO_TOKEN, PastellSimulator
 
 pytestmark = pytest.mark.integration
@@ -133,3 +134,35 @@ def test_cli_rejects_a_bad_seed(tmp_path):
     )
     assert done.returncode == 2
     assert "entities" in done.stdout + done.stderr
+
+
+def test_utf8_file_name_travels_as_raw_bytes_in_the_header(served):
+    sim, api, http = served
+    id_d = sim.add_document(
+        "13",
+        "deliberations-studio",
+        {"objet": "Fête de la musique"},
+        files={"arrete": [("délibération 🎶.pdf", b"%PDF-1.4 x")]},
+    )
+    answer = http.get(f"{api}entite/13/document/{id_d}/file/arrete/0", timeout=5)
+    assert answer.status_code == 200 and answer.content == b"%PDF-1.4 x"
+    raw = answer.headers["Content-disposition"].encode("latin-1").decode("utf-8")
+    assert raw == 'attachment; filename="délibération 🎶.pdf"'
+
+
+def test_429_header_spelling_on_the_wire():
+    from datetime import UTC, datetime
+
+    from regate.clock import FakeClock
+
+    sim = PastellSimulator(clock=FakeClock(datetime(2025, 1, 1, tzinfo=UTC)))
+    with sim.serve() as server:
+        statuses = [
+            requests.get(server.url + "/api/v2/version", auth=("regate", "faux"), timeout=5).status_code
+            for _ in range(6)
+        ]
+        assert statuses == [401] * 5 + [429]
+        answer = requests.get(server.url + "/api/v2/version", auth=(DEMO_LOGIN, DEMO_PASSWORD), timeout=5)
+        assert answer.status_code == 429
+        assert "Retry-after" in [name for name, _ in answer.raw.headers.items()]
+        assert answer.headers["Retry-after"] == "60"

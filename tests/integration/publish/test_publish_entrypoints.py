@@ -10,9 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
 from regate.datagouv.simulator import DEMO_API_KEY, DEMO_ORG_SLUG, DatagouvSimulator
 from regate.storage import ObjectStore, layout
-from typer.testing import CliRunner
 
 pytestmark = pytest.mark.integration
 
@@ -113,6 +114,10 @@ def test_publish_handler_sqs_batch_reports_partial_failures(
     result = result_of(invoke_handler(env, sqs_event(settings.curated_bucket, "sqs_redelivered.json")))
     assert result == {"batchItemFailures": []}
     assert sim.write_calls() == []
+
+    # Malformed records go back to SQS (then the DLQ); the good one in the same batch is served.
+    result = result_of(invoke_handler(env, sqs_event(settings.curated_bucket, "sqs_malformed.json")))
+    assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["m-10", "m-11", "m-8", "m-9"]
 
 
 @pytest.mark.slow

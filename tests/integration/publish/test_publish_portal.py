@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from regate.clock import FakeClock
 from regate.datagouv.client import DatagouvClient
 from regate.datagouv.models import AuthError
@@ -344,3 +345,72 @@ def test_publish_partial_run_only_touches_dirty_partitions(h: Harness) -> None:
     report = h.run(mode="collectivite", partitions=[(RENNES, 2024)])
     assert report.replaced == 1 and report.unchanged == 0  # 2023 waits for its own marker or the schedule
     assert h.run(mode="collectivite").replaced == 1
+
+
+# ------------------------------------------------------------------------------- chunks and state
+def test_publish_chunked_upload_is_byte_identical(h: Harness) -> None:
+    h.put_national(2024, "all-2024-v2.csv")  # 1212 bytes → 2 chunks of 1024
+    client = h.client()
+    client.chunk_threshold = client.chunk_size = 1024
+    options = PublishOptions(org=DEMO_ORG_SLUG, portal_url=h.url, opsn_siret=OPSN_SIRET)
+    report = run_publish(h.curated, client, options, clock=h.clock)
+    assert report.created == 1
+    [dataset] = h.ours()
+    rid = dataset["resources"][0]["id"]
+    assert h.sim.file_bytes(rid) == fixture("all-2024-v2.csv")
+    parts = [c for c in h.sim.write_calls() if c.path.endswith("/upload/")]
+    assert len(parts) == 3  # two parts + the assembling call
+
+
+def test_publish_state_merges_concurrent_writers(h: Harness) -> None:
+    from regate.datagouv.state import DatasetState, load_state, save_state
+
+    def entry(scope: str) -> DatasetState:
+        return DatasetState(
+            scope=scope, dataset_id=scope * 3, title=scope, first_published_at="t", modified_at="t"
+        )
+
+    state, etag = load_state(h.curated)
+    save_state(h.curated, state.model_copy(update={"datasets": {"c:a": entry("a")}}), etag, {"c:a"})
+    mine, my_etag = load_state(h.curated)
+    theirs, their_etag = load_state(h.curated)
+    theirs.datasets["c:b"] = entry("b")
+    save_state(h.curated, theirs, their_etag, {"c:b"})  # the other writer wins the race
+    mine.datasets["c:c"] = entry("c")
+    save_state(h.curated, mine, my_etag, {"c:c"})  # conflict → re-read and merge
+    final, _ = load_state(h.curated)
+    assert sorted(final.datasets) == ["c:a", "c:b", "c:c"]
+
+
+def test_publish_corrupt_state_stops_before_any_write(h: Harness) -> None:
+    from regate.datagouv.state import StateCorrupt
+
+    h.put_national(2024, "all-2024.csv")
+    h.curated.put_if_changed(layout.PUBLISH_STATE_KEY, b"{not json", "application/json")
+    with pytest.raises(StateCorrupt):
+        h.run()
+    assert writes(h) == []
+
+
+def test_publish_spatial_coverage_from_the_directory(h: Harness) -> None:
+    from regate.datagouv.publisher import CollectiviteInfo
+
+    def describe(siren: str) -> CollectiviteInfo | None:
+        kinds = {RENNES: ("commune", "35238"), METRO: ("epci", None)}
+        kind, insee = kinds[siren]
+        return CollectiviteInfo(siren=siren, nom="(directory)", kind=kind, code_insee=insee)
+
+    h.put_coll(RENNES, 2024, "213502388-2024.csv")
+    h.put_coll(METRO, 2024, "243500139-2024.csv")
+    h.run(mode="collectivite", describe=describe)
+    by_scope = {d["extras"]["regate:scope"]: d for d in h.ours()}
+    assert by_scope[RENNES]["spatial"]["zones"] == ["fr:commune:35238"]
+    assert by_scope[RENNES]["spatial"]["granularity"] == "fr:commune"
+    assert by_scope[METRO]["spatial"] == {**by_scope[METRO]["spatial"], "zones": [f"fr:epci:{METRO}"]}
+    assert "Ville de Rennes" in by_scope[RENNES]["title"]  # the file's COLL_NOM wins over the directory
+    state = h.curated.get_json(layout.PUBLISH_STATE_KEY)
+    assert state["datasets"][f"collectivite:{RENNES}"]["coll_kind"] == "commune"
+    csv_rows = h.curated.get_bytes(layout.CATALOG_CSV_KEY).decode().splitlines()
+    assert any(",Communale," in row for row in csv_rows) and any(
+        ",Intercommunale," in row for row in csv_rows
+    )

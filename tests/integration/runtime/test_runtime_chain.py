@@ -76,8 +76,16 @@ def run_chain(moto_endpoint: str, duplicate: bool, shuffle: bool, seed: int, suf
         )
 
 
+def open_data_choice(pastell: Any, doc: Any) -> str:
+    """The operator's choice as the flux definition labels it ("oui", "non", "ne sais pas"), or ""."""
+    code = doc.data.get("publication_open_data", "")
+    table = pastell.platform.flux[doc.type].fields.get("publication_open_data", {}).get("value", {})
+    return str(table.get(code, "")).strip().lower()
+
+
 def expected_delib_ids(pastell: Any, siren: str, year: int) -> set[str]:
-    """Oracle from the simulator's own state: acknowledged, not cancelled délibérations of that year."""
+    """Oracle from the simulator's own state: acknowledged, not cancelled délibérations of that year whose
+    open-data choice is "oui", or empty (délibérations are public by default)."""
     entity = next(e for e in pastell.platform.entities.values() if e.siren == siren)
     return {
         doc.data["numero_de_lacte"]
@@ -87,6 +95,7 @@ def expected_delib_ids(pastell: Any, siren: str, year: int) -> set[str]:
         and doc.passed_through("acquiter-tdt")
         and not doc.passed_through("annuler-tdt")
         and doc.data.get("date_de_lacte", "").startswith(str(year))
+        and open_data_choice(pastell, doc) in {"oui", ""}
     }
 
 

@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import typer
-from regate.cli import validate as validate_cli
 from typer.testing import CliRunner
+
+from regate.cli import validate as validate_cli
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "scdl" / "corpus"
 
@@ -76,6 +77,11 @@ def test_unreadable_inputs_exit_2(tmp_path: Path) -> None:
     assert missing.exit_code == 2
     assert "Fichier illisible" in missing.output
     assert run(str(tmp_path)).exit_code == 2  # a directory
+    broken = tmp_path / "broken.json"
+    broken.write_text(
+        json.dumps({"fields": [{"name": "A"}], "custom_checks": [{"name": "siret", "params": {}}]})
+    )
+    assert run(str(CORPUS / "valid_full_row.csv"), "--schema", str(broken)).exit_code == 2
     bad_schema = run(str(CORPUS / "valid_full_row.csv"), "--schema", "scdl/inconnu")
     assert bad_schema.exit_code == 2
     assert "Schéma illisible" in bad_schema.output

@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+
 from regate.scdl.validator import validate_deliberations_csv
 
 REPO = Path(__file__).resolve().parents[3]

@@ -40,11 +40,13 @@ class MemoryStore:
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
         self.client = MemoryClient(self.objects)
+        self.listed: list[str] = []
 
     def put_if_changed(self, key: str, body: bytes, content_type: str = "", metadata: Any = None) -> None:
         self.objects[key] = body
 
     def list_objects(self, prefix: str) -> list[dict[str, Any]]:
+        self.listed.append(prefix)
         return [
             {"Key": k, "ETag": f'"{hashlib.md5(v).hexdigest()}"', "Size": len(v)}
             for k, v in sorted(self.objects.items())

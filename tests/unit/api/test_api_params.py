@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+
 from regate.api.errors import ApiError
 from regate.api.params import (
     CollectivitesParams,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import MemoryStore
+
 from regate.api.dataset import PublicDataset, data_version
 from regate.api.errors import ApiError
 from regate.api.query import ActesQuery, Cursor, Filtres, fold, search_tokens
@@ -16,8 +17,9 @@ from regate.storage import layout
 A, B = "213502388", "243500139"
 
 
-@pytest.fixture()
-def query(memory_store: MemoryStore, tmp_path: Path) -> ActesQuery:
+@pytest.fixture(params=[64, 0], ids=["files", "memory-table"])
+def query(memory_store: MemoryStore, tmp_path: Path, request: pytest.FixtureRequest) -> ActesQuery:
+    """Both read paths: per-request read_parquet on few files, and the in-memory table (national)."""
     actes = [
         Acte(
             A,
@@ -49,7 +51,9 @@ def query(memory_store: MemoryStore, tmp_path: Path) -> ActesQuery:
     ]
     write_partitions(memory_store, actes)
     memory_store.put_if_changed(layout.PUBLIC_ACTES_PARQUET_PREFIX + "README.txt", b"not a partition")
-    return ActesQuery(PublicDataset(memory_store, tmp_path / "cache", list_ttl_seconds=60))
+    return ActesQuery(
+        PublicDataset(memory_store, tmp_path / "cache", list_ttl_seconds=60), memory_threshold=request.param
+    )
 
 
 def ids(page_rows: list[dict]) -> list[str]:
@@ -84,6 +88,8 @@ def test_filters(query: ActesQuery, filtres: Filtres, expected: list[str]) -> No
 
 
 def test_partition_pruning_downloads_only_what_is_needed(query: ActesQuery) -> None:
+    if query.memory_threshold == 0:
+        pytest.skip("the in-memory table holds every partition by design")
     query.page(Filtres(sirens=(B,), annee=2024), "-delib_date", 10, None, [])
     assert query.dataset.downloads == 1
     query.page(Filtres(sirens=(A,), date_min=date(2024, 1, 1)), "-delib_date", 10, None, [])
@@ -91,7 +97,7 @@ def test_partition_pruning_downloads_only_what_is_needed(query: ActesQuery) -> N
     query.page(Filtres(), "-delib_date", 10, None, [])
     assert query.dataset.downloads == 3
     query.page(Filtres(), "-delib_date", 10, None, [])
-    assert query.dataset.downloads == 3 and query.dataset.list_calls == 1  # cache + listing TTL
+    assert query.dataset.downloads == 3 and query.dataset.list_calls == 3  # B, A, then all; then TTL
 
 
 def test_new_version_replaces_cached_file(query: ActesQuery, memory_store: MemoryStore) -> None:
@@ -168,13 +174,37 @@ def test_document_lookup_survives_malformed_annexes(memory_store: MemoryStore, t
     assert q.page(Filtres(), "-delib_date", 5, None, ["annexes"]).rows == [{"annexes": []}]
 
 
+def test_memory_table_follows_new_versions(query: ActesQuery, memory_store: MemoryStore) -> None:
+    if query.memory_threshold != 0:
+        pytest.skip("memory path only")
+    assert query.page(Filtres(), "-delib_date", 50, None, []).total == 5
+    write_partitions(
+        memory_store, [Acte(B, date(2024, 3, 3), "x", acte_id="b1"), Acte(B, date(2024, 4, 4), "y")]
+    )
+    memory_store.objects.pop(layout.actes_parquet_key(A, 2023, public=True))
+    query.dataset.invalidate()
+    assert query.page(Filtres(), "-delib_date", 50, None, []).total == 5  # +1 in B, -1 (A 2023 gone)
+    assert query.memory_loads == 4  # 3 partitions at first, then only B's new version
+
+
 def test_exports(query: ActesQuery) -> None:
     body, version = query.export(Filtres(natures=(1,), sirens=(A,)), "-delib_date", "csv")
+    assert body.endswith(b"\r\n") and b"\r\n\r\n" not in body and b'""' not in body  # CRLF, empty = nothing
     lines = body.decode().splitlines()
     assert lines[0].startswith("COLL_NOM,COLL_SIRET,DELIB_ID,DELIB_DATE,") and lines[0].endswith(",DELIB_URL")
     assert len(lines) == 4 and version
     empty, _ = query.export(Filtres(annee=1999), "-delib_date", "csv")
     assert empty.decode().count("\n") == 1
+    import io
+
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(io.BytesIO(query.export(Filtres(annee=1999), "-delib_date", "parquet")[0]))
+    assert table.num_rows == 0 and str(table.schema.field("delib_date").type) == "date32[day]"
+    full = pq.read_table(io.BytesIO(query.export(Filtres(sirens=(A,)), "-delib_date", "parquet")[0]))
+    assert (
+        full.num_rows == 4 and "filename" not in full.column_names and "document_id" not in full.column_names
+    )
 
 
 def test_stats_and_summary(query: ActesQuery) -> None:
@@ -197,3 +227,14 @@ def test_data_version_depends_on_content() -> None:
     assert data_version([p1]) == data_version([p1])
     assert data_version([p1]) != data_version([Partition(A, 2024, "k1", "e2", 1)])
     assert data_version([]) != data_version([p1])
+
+
+def test_requests_on_few_collectivites_list_only_their_prefix(
+    memory_store: MemoryStore, tmp_path: Path
+) -> None:
+    write_partitions(memory_store, [Acte(A, date(2024, 1, 1), "x"), Acte(B, date(2024, 1, 1), "y")])
+    q = ActesQuery(PublicDataset(memory_store, tmp_path / "c", list_ttl_seconds=60))
+    assert q.page(Filtres(sirens=(B,)), "-delib_date", 5, None, []).total == 1
+    assert memory_store.listed == [f"{layout.PUBLIC_ACTES_PARQUET_PREFIX}siren={B}/"]
+    assert q.page(Filtres(), "-delib_date", 5, None, []).total == 2
+    assert memory_store.listed[-1] == layout.PUBLIC_ACTES_PARQUET_PREFIX

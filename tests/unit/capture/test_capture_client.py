@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import io
 import json
+from pathlib import Path
 
 import pytest
 import requests
-from conftest import make_response
+from capture_fakes import make_response
+
 from regate.pastell.client import (
     PastellAuth,
     PastellAuthError,
@@ -16,6 +18,8 @@ from regate.pastell.client import (
     PastellForbiddenError,
     PastellResponseError,
 )
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "capture"
 
 ENTITES = [
     {
@@ -128,6 +132,25 @@ def test_malformed_detail_is_a_clear_error(fake_http, client_for, payload, match
     client = client_for(fake_http.on("/entite/12/document/abc1234", make_response(200, payload)))
     with pytest.raises(PastellResponseError, match=match):
         client.detail_raw("12", "abc1234")
+
+
+@pytest.mark.parametrize(
+    ("fixture", "route", "call", "match"),
+    [
+        ("entite_html.txt", "/entite", lambda c: c.entites(), "HTML"),
+        (
+            "detail_200_error.json",
+            "/entite/12/document/abc1234",
+            lambda c: c.detail_raw("12", "abc1234"),
+            "HTTP 200",
+        ),
+    ],
+)
+def test_stored_malformed_answers(fake_http, client_for, fixture, route, call, match):
+    body = (FIXTURES / fixture).read_bytes()
+    client = client_for(fake_http.on(route, make_response(200, body)))
+    with pytest.raises(PastellResponseError, match=match):
+        call(client)
 
 
 def test_detail_kept_as_received_and_file_names_typed(fake_http, client_for):

@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from regate.capture.push import DepotRejected, open_depot_zip, rejection_reason_key
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "capture"

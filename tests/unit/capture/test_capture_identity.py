@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from regate.capture.acts import act_key_for, normalise_act_date
 from regate.capture.watermark import Watermark, parse_pastell_timestamp, pastell_now, window_begin
 from regate.pastell.models import DocumentRow

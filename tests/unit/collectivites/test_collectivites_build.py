@@ -16,6 +16,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+
 from regate.collectivites import ReferenceData
 
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "build_refdata.py"

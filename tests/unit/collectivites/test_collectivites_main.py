@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from regate.collectivites.__main__ import main
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "collectivites"

@@ -8,9 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
+from stdnum.fr import siren as stdnum_siren
+
 from regate.collectivites import ReferenceData, ReferenceDataError
 from regate.collectivites.reference import DATA_DIR, DATA_FILE_NAME, META_FILE_NAME, REFERENCE_COLUMNS
-from stdnum.fr import siren as stdnum_siren
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
 from regate.clock import FakeClock
 from regate.collectivites import SiretResolver
 from regate.http import RetryingSession, RetryPolicy

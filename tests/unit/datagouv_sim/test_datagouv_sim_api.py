@@ -716,3 +716,40 @@ def test_web_routes_ignore_api_keys(client, sim):
     assert client.get(f"/datasets/r/{res['id']}", headers=wrong).status_code == 302
     assert client.get(res["url"].replace("http://localhost", ""), headers=wrong).data == CSV
     assert client.get(f"/api/1/datasets/{ds['id']}/", headers=wrong).status_code == 401
+
+
+def test_dataset_put_resources_replaces_the_list_and_a_400_changes_nothing(client, sim):
+    ds = _create(client, sim)
+    kept = _upload(client, f"/api/1/datasets/{ds['id']}/upload/").get_json()
+    dropped = _upload(client, f"/api/1/datasets/{ds['id']}/upload/", name="DELIBERATION-2023.csv").get_json()
+    path = f"/api/1/datasets/{ds['id']}/"
+    bad = {"private": False, "title": "Changed", "resources": [{"id": kept["id"], "title": ""}]}
+    assert client.put(path, json=bad, headers=KEY).status_code == 400
+    assert sim.datasets[ds["id"]]["title"] == ds["title"]
+    assert len(sim.datasets[ds["id"]]["resources"]) == 2
+    body = {
+        "private": False,
+        "resources": [
+            {"id": kept["id"], "title": "Délibérations 2024"},
+            {"title": "API 2023", "url": "https://api.example.org/2023", "filetype": "remote", "type": "api"},
+        ],
+    }
+    updated = client.put(path, json=body, headers=KEY).get_json()
+    assert [r["title"] for r in updated["resources"]] == ["Délibérations 2024", "API 2023"]
+    assert updated["resources"][0]["checksum"] == kept["checksum"]
+    with pytest.raises(KeyError):
+        sim.file_bytes(dropped["id"])
+    assert sim.file_bytes(kept["id"]) == CSV
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [("revoked", "Revoked API token"), ("expired", "Expired API token"), ("inactive", "Inactive user")],
+)
+def test_disabled_keys_get_udata_texts(client, sim, state, message):
+    sim.disable_key(DEMO_API_KEY, state)
+    response = client.get("/api/1/me/", headers=KEY)
+    assert response.status_code == 401
+    assert response.get_json() == {"message": message}
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="uData"'
+    assert client.get("/api/1/me/", headers={"X-API-KEY": OTHER_KEY}).status_code == 200

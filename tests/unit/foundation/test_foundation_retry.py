@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 import requests
+
 from regate.clock import FakeClock
 from regate.http.retry import HttpError, RetryingSession, RetryPolicy, retry_after_seconds
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from pydantic import ValidationError
+
 from regate.settings import DEFAULT_PASTELL_FLUX, Settings, resolve_secrets
 
 

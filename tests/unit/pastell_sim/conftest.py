@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from pastell_sim_helpers import SMALL_SEED
+
 from regate.clock import FakeClock
 from regate.pastell.simulator import PastellSimulator, parse_seed
 

@@ -8,6 +8,7 @@ import zipfile
 
 import pytest
 from pastell_sim_helpers import DOC_A, DOC_B, REGATE, call
+
 from regate.pastell.simulator import PastellSimulator
 from regate.pastell.simulator.files import ACTES_NS
 

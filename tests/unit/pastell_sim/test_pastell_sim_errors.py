@@ -141,3 +141,29 @@ def test_journal_csv(small_sim):
     answer = call(small_sim, "/api/v2/journal", {"id_e": "5", "format": "csv", "csv_entete_colonne": "1"})
     assert answer.headers["content-type"].startswith("text/csv")
     assert answer.body.decode().splitlines()[0].startswith("id_j;type;")
+
+
+def test_php_json_quirks():
+    from regate.pastell.simulator.api import php_json
+
+    assert (
+        php_json({"a": "x/y", "b": {}, "c": "🎶"})
+        == b'{\n    "a": "x\\/y",\n    "b": [],\n    "c": "\\ud83c\\udfb6"\n}'
+    )
+
+
+def test_document_created_empty_has_data_as_empty_array(small_sim):
+    created = call(
+        small_sim,
+        "/api/v2/entite/5/document",
+        method="POST",
+        body=b"type=ls-actes",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert created.json["data"] == []  # PHP's empty array
+
+
+def test_index_php_routing_and_jeton(small_sim):
+    assert call(small_sim, "/api/index.php", {"api_function": "v2/version"}).status == 200
+    assert call(small_sim, "/api/index.php", {"api_function": "entite"}).status == 400
+    assert call(small_sim, "/api/v2/journal/1/jeton").status == 404

@@ -7,12 +7,13 @@ import xml.etree.ElementTree as ET
 from importlib import resources
 
 import pytest
+from stdnum.fr import siren as siren_checker
+
 from regate.pastell.simulator import SeedError, default_seed, load_seed, parse_seed
 from regate.pastell.simulator.files import ACTES_NS
 from regate.pastell.simulator.flux import ACT_FLUX, NATURE_SHORT, STUDIO_FLUX
 from regate.pastell.simulator.seed import ID_D_RE
 from regate.pastell.simulator.seedgen import build
-from stdnum.fr import siren as siren_checker
 
 A = f"{{{ACTES_NS}}}"
 

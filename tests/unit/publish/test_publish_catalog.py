@@ -6,6 +6,7 @@ import json
 
 import pytest
 from pyld import jsonld
+
 from regate.datagouv.catalog import Producer, build_catalog_csv, build_catalog_jsonld, catalog_rows
 from regate.datagouv.state import DatasetState, PublishState, ResourceState
 from regate.scdl.validator import load_schema, validate_csv

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import requests
+
 from regate.clock import FakeClock
 from regate.datagouv.client import DATAGOUV_RETRY_STATUSES, DatagouvClient, sha1_hex
 from regate.datagouv.models import AuthError, DatagouvError, MalformedResponse

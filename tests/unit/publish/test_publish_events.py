@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from regate.datagouv.events import UnsupportedEvent, parse_publish_event, partition_failures
 from regate.datagouv.publisher import Failure, PublishReport
 from regate.datagouv.run import parse_dirty_key

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from regate.scdl.validator import validate_deliberations_csv
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "scdl" / "corpus"

@@ -6,6 +6,7 @@ import csv
 import io
 
 import pytest
+
 from regate.scdl.csvfile import quote_cell, write_csv
 
 

@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 from pydantic import ValidationError
+
 from regate.actes.nomenclature import NIVEAU2, matiere_nom
 from regate.scdl.deliberations import (
     SCDL_DELIBERATIONS_COLUMNS,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from regate.actes.nomenclature import (
     NIVEAU1,
     NIVEAU2,

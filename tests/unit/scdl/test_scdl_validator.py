@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from regate.scdl.deliberations import SCDL_DELIBERATIONS_COLUMNS
 from regate.scdl.schema import bundled_schemas, load_schema, parse_schema
 from regate.scdl.validator import (
@@ -416,3 +417,14 @@ def test_catalogue_schema_checks_both_sirets() -> None:
     found = {(i.column, i.code) for i in validate_csv(data, schema).errors}
     assert ("PRODUCTEUR_SIRET", "french-siret-value") in found
     assert ("COLL_SIRET", "french-siret-value") not in found
+
+
+def test_repeated_values_are_checked_on_every_row() -> None:
+    """The per-column memo only remembers clean cells: a bad value repeated is reported on each row."""
+    rows = [{"DELIB_MATIERE_CODE": "1.1.2"}, {}, {"DELIB_MATIERE_CODE": "1.1.2"}, {"VOTE_REEL": "4x"}, {}]
+    assert issues(csv_bytes(*rows)) == {
+        (2, "DELIB_MATIERE_CODE", "constraint-error"),
+        (4, "DELIB_MATIERE_CODE", "constraint-error"),
+        (5, "VOTE_REEL", "type-error"),
+        (5, "VOTE_EFFECTIF", "cohesive-columns-value"),
+    }

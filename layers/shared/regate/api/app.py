@@ -67,6 +67,7 @@ def build_services(
     s3_client: Any | None = None,
     directory: CollectiviteDirectoryLike | None = None,
     list_ttl_seconds: float = 5.0,
+    memory_threshold: int = 64,
 ) -> ApiServices:
     """Wire the API on real (or moto) S3; ``directory=None`` loads :mod:`regate.collectivites`."""
     if s3_client is None:
@@ -78,7 +79,8 @@ def build_services(
     dataset = PublicDataset(curated, settings.api_cache_dir, list_ttl_seconds=list_ttl_seconds)
     if directory is None:
         directory = load_directory(curated, settings)
-    return ApiServices(settings, curated, raw, ActesQuery(dataset), directory or EmptyDirectory())
+    query = ActesQuery(dataset, memory_threshold=memory_threshold)
+    return ApiServices(settings, curated, raw, query, directory or EmptyDirectory())
 
 
 # ------------------------------------------------------------------------------------ helpers

@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,7 @@ class PublicDataset:
         cache_dir: str | Path,
         list_ttl_seconds: float = 5.0,
         monotonic: Callable[[], float] = time.monotonic,
+        download_workers: int = 16,
     ) -> None:
         self.store = store
         self.cache_dir = Path(cache_dir)
@@ -93,8 +95,10 @@ class PublicDataset:
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._listed_at = 0.0
+        self._by_siren: dict[str, tuple[float, tuple[Partition, ...]]] = {}
         self.list_calls = 0
         self.downloads = 0
+        self.download_workers = download_workers
 
     def snapshot(self, refresh: bool = False) -> Snapshot:
         """The current listing (re-LISTed when older than ``list_ttl_seconds``)."""
@@ -105,14 +109,33 @@ class PublicDataset:
                 self._listed_at = now
             return self._snapshot
 
+    def snapshot_for(self, sirens: tuple[str, ...], refresh: bool = False) -> Snapshot:
+        """Listing restricted to a few collectivités: one small LIST per SIREN prefix instead of the
+        whole dataset (thousands of keys), each cached ``list_ttl_seconds`` like the full listing."""
+        partitions: list[Partition] = []
+        with self._lock:
+            now = self._monotonic()
+            for siren in sirens:
+                cached = self._by_siren.get(siren)
+                if refresh or cached is None or now - cached[0] >= self.list_ttl_seconds:
+                    prefix = (
+                        layout.PUBLIC_ACTES_PARQUET_PREFIX + f"siren={layout.safe_segment(siren, 'siren')}/"
+                    )
+                    cached = (now, self._list(prefix).partitions)
+                    self._by_siren[siren] = cached
+                partitions.extend(cached[1])
+        partitions.sort(key=lambda p: (p.siren, p.annee))
+        return Snapshot(tuple(partitions))
+
     def invalidate(self) -> None:
         with self._lock:
             self._snapshot = None
+            self._by_siren.clear()
 
-    def _list(self) -> Snapshot:
+    def _list(self, prefix: str = layout.PUBLIC_ACTES_PARQUET_PREFIX) -> Snapshot:
         self.list_calls += 1
         partitions: list[Partition] = []
-        for item in self.store.list_objects(layout.PUBLIC_ACTES_PARQUET_PREFIX):
+        for item in self.store.list_objects(prefix):
             key = item["Key"]
             parsed = layout.parse_partition_key(key)
             if parsed is None or not key.endswith("/data.parquet"):
@@ -123,13 +146,23 @@ class PublicDataset:
         return Snapshot(tuple(partitions))
 
     def local_files(self, partitions: Iterable[Partition]) -> list[str]:
-        """Local paths of these partitions, downloading the ones not cached yet."""
+        """Local paths of these partitions, downloading the missing ones in parallel (a cold national
+        request fetches thousands of small objects: latency-bound, not bandwidth-bound)."""
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        return [str(self._ensure(p)) for p in partitions]
+        wanted = list(partitions)
+        missing = [p for p in wanted if not self._path(p).exists()]
+        if len(missing) > 1:
+            with ThreadPoolExecutor(max_workers=min(self.download_workers, len(missing))) as pool:
+                list(pool.map(self._ensure, missing))
+        return [str(self._ensure(p)) for p in wanted]
+
+    def _path(self, partition: Partition) -> Path:
+        stem = hashlib.sha256(partition.key.encode()).hexdigest()[:24]
+        return self.cache_dir / f"{stem}.{_safe_etag(partition.etag)}.parquet"
 
     def _ensure(self, partition: Partition) -> Path:
-        stem = hashlib.sha256(partition.key.encode()).hexdigest()[:24]
-        path = self.cache_dir / f"{stem}.{_safe_etag(partition.etag)}.parquet"
+        path = self._path(partition)
+        stem = path.name.split(".", 1)[0]
         if path.exists():
             return path
         tmp = self.cache_dir / f".{stem}.{uuid.uuid4().hex}.part"
@@ -148,7 +181,8 @@ class PublicDataset:
             for chunk in iter(lambda: body.read(1 << 20), b""):
                 handle.write(chunk)
         os.replace(tmp, path)
-        self.downloads += 1
+        with self._lock:
+            self.downloads += 1
         for old in self.cache_dir.glob(f"{stem}.*.parquet"):
             if old != path:
                 old.unlink(missing_ok=True)

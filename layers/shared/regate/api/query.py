@@ -224,6 +224,19 @@ class Cursor:
         return cursor
 
 
+MEMORY_TABLE = "actes_publics"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A FROM clause (and its parameters) holding the rows of a request, plus their data version."""
+
+    sql: str
+    params: list[Any]
+    version: str
+    empty: bool
+
+
 @dataclass
 class Page:
     rows: list[dict[str, Any]]
@@ -244,10 +257,16 @@ class QueryResult:
 class ActesQuery:
     """The query layer: partition selection, local files, DuckDB."""
 
-    def __init__(self, dataset: PublicDataset) -> None:
+    def __init__(self, dataset: PublicDataset, memory_threshold: int = 64) -> None:
         self.dataset = dataset
+        self.memory_threshold = memory_threshold
+        self.per_siren_listing_max = 5
+        self.memory_loads = 0
         self._conn: Any = None
         self._lock = threading.Lock()
+        self._memory_lock = threading.Lock()
+        self._memory_files: set[str] = set()
+        self._memory_ready = False
 
     # --------------------------------------------------------------------------- plumbing
     def _cursor(self) -> Any:
@@ -259,30 +278,78 @@ class ActesQuery:
                 self._conn.execute("SET enable_object_cache = true")
             return self._conn.cursor()
 
-    def _files(self, filtres: Filtres, sirens_only: tuple[str, ...] | None = None) -> tuple[list[str], str]:
-        """Local files a filter needs and their data version (one retry if an object changed meanwhile)."""
+    def _files(self, filtres: Filtres) -> Source:
+        """Where a filter's rows are read from, and their data version.
+
+        Few partitions (one collectivité, one year…): ``read_parquet`` on the cached local files. Many
+        (national queries): an in-memory table of every public partition, kept in sync incrementally with
+        the listing — opening thousands of small Parquet files costs ~1.5 ms each per query, the table
+        costs nothing once loaded. Either way the filter's WHERE clause does the selection.
+        """
         for attempt in (0, 1):
-            snapshot = self.dataset.snapshot(refresh=attempt == 1)
+            snapshot = self._snapshot(filtres, refresh=attempt == 1)
             partitions = filtres.partitions(list(snapshot.partitions))
-            if sirens_only is not None:
-                partitions = [p for p in partitions if p.siren in sirens_only]
+            version = data_version(partitions)
             try:
-                return self.dataset.local_files(partitions), data_version(partitions)
+                if len(partitions) > self.memory_threshold:
+                    snapshot = self.dataset.snapshot(refresh=attempt == 1) if filtres.sirens else snapshot
+                    self._sync_memory(list(snapshot.partitions))
+                    return Source(MEMORY_TABLE, [], version, empty=False)
+                files = self.dataset.local_files(partitions)
+                return Source("read_parquet(?, hive_partitioning=false)", [files], version, empty=not files)
             except PartitionChanged:
                 if attempt == 1:
                     raise
         raise AssertionError("unreachable")
 
+    def _sync_memory(self, partitions: list[Partition]) -> None:
+        """Make the in-memory table hold exactly ``partitions`` (load new versions, drop old ones)."""
+        with self._memory_lock:
+            wanted = dict(zip(self.dataset.local_files(partitions), partitions, strict=True))
+            stale = [f for f in self._memory_files if f not in wanted]
+            fresh = [f for f in wanted if f not in self._memory_files]
+            if not stale and not fresh and self._memory_ready:
+                return
+            cur = self._cursor()
+            try:
+                if not self._memory_ready:
+                    cur.execute(
+                        f"CREATE OR REPLACE TABLE {MEMORY_TABLE} AS SELECT * FROM "
+                        "read_parquet(?, hive_partitioning=false, filename=true) LIMIT 0",
+                        [list(wanted)[:1] or fresh[:1]],
+                    )
+                    self._memory_ready = True
+                cur.execute("BEGIN TRANSACTION")
+                if stale:
+                    cur.execute(f"DELETE FROM {MEMORY_TABLE} WHERE filename IN (SELECT unnest(?))", [stale])
+                if fresh:
+                    cur.execute(
+                        f"INSERT INTO {MEMORY_TABLE} SELECT * FROM "
+                        "read_parquet(?, hive_partitioning=false, filename=true, union_by_name=true)",
+                        [fresh],
+                    )
+                cur.execute("COMMIT")
+            finally:
+                cur.close()
+            self._memory_files = set(wanted)
+            self.memory_loads += len(fresh)
+
+    def _snapshot(self, filtres: Filtres, refresh: bool = False) -> Any:
+        """Per-SIREN listings for requests on a few collectivités, the full listing otherwise."""
+        if filtres.sirens and len(filtres.sirens) <= self.per_siren_listing_max:
+            return self.dataset.snapshot_for(filtres.sirens, refresh=refresh)
+        return self.dataset.snapshot(refresh=refresh)
+
     def version(self, filtres: Filtres) -> str:
         """Data version of a filter without downloading anything (cheap ETag pre-check)."""
-        return data_version(filtres.partitions(list(self.dataset.snapshot().partitions)))
+        return data_version(filtres.partitions(list(self._snapshot(filtres).partitions)))
 
-    def _fetch(self, sql: str, args: list[Any], files: list[str]) -> list[dict[str, Any]]:
-        if not files:
+    def _fetch(self, sql: str, args: list[Any], source: Source) -> list[dict[str, Any]]:
+        if source.empty:
             return []
         cur = self._cursor()
         try:
-            result = cur.execute(sql, [files, *args])
+            result = cur.execute(sql.replace("__ACTES__", source.sql), [*source.params, *args])
             names = [d[0] for d in result.description]
             return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
         finally:
@@ -291,11 +358,10 @@ class ActesQuery:
     # ------------------------------------------------------------------------ deliberations
     def page(self, filtres: Filtres, sort: str, limit: int, cursor: Cursor | None, fields: list[str]) -> Page:
         """One keyset page (stable under inserts: the position is a value, not an offset)."""
-        files, version = self._files(filtres)
+        files = self._files(filtres)
+        version = files.version
         where, args = filtres.where()
-        total_rows = self._fetch(
-            f"SELECT count(*) AS n FROM read_parquet(?, hive_partitioning=false) WHERE {where}", args, files
-        )
+        total_rows = self._fetch(f"SELECT count(*) AS n FROM __ACTES__ WHERE {where}", args, files)
         total = int(total_rows[0]["n"]) if total_rows else 0
         column, kind = SORT_COLUMNS[sort.lstrip("-")]
         direction = "DESC" if sort.startswith("-") else "ASC"
@@ -310,7 +376,7 @@ class ActesQuery:
         wanted = fields or list(DELIBERATION_FIELDS)
         columns = sorted(set(wanted) | {column, "acte_id", "documents_publics", "document_id", "annexes"})
         sql = (
-            f"SELECT {', '.join(columns)} FROM read_parquet(?, hive_partitioning=false) "
+            f"SELECT {', '.join(columns)} FROM __ACTES__ "
             f"WHERE {where}{keyset} ORDER BY {column} {direction}, acte_id {direction} LIMIT ?"
         )
         rows = self._fetch(sql, [*args, *keyset_args, limit + 1], files)
@@ -323,30 +389,43 @@ class ActesQuery:
 
     def export(self, filtres: Filtres, sort: str, fmt: str) -> tuple[bytes, str]:
         """The whole filtered set as SCDL CSV or Parquet (public columns), plus its data version."""
-        files, version = self._files(filtres)
+        files = self._files(filtres)
+        version = files.version
         column, _ = SORT_COLUMNS[sort.lstrip("-")]
         direction = "DESC" if sort.startswith("-") else "ASC"
         if fmt == "csv":
-            select = ", ".join(f"{src} AS {name}" for name, src in SCDL_COLUMNS)
-            empty_header = (",".join(name for name, _ in SCDL_COLUMNS) + "\n").encode()
+            # the project's CSV dialect (regate.scdl.csvfile): CRLF, quotes only when needed, empty = nothing
+            select = ", ".join(
+                f"{src} AS {name}" if src in _EXPORT_TYPES else f"nullif({src}, '') AS {name}"
+                for name, src in SCDL_COLUMNS
+            )
+            empty_header = (",".join(name for name, _ in SCDL_COLUMNS) + "\r\n").encode()
         else:
             select = ", ".join(c for c in DELIBERATION_FIELDS if c != "annexes") + ", annexes"
             empty_header = b""
-        if not files:
-            return (empty_header if fmt == "csv" else _empty_parquet()), version
+        if files.empty and fmt == "csv":
+            return empty_header, version
         where, args = filtres.where()
         self.dataset.cache_dir.mkdir(parents=True, exist_ok=True)
         out = Path(self.dataset.cache_dir) / f".export-{uuid.uuid4().hex}.{fmt}"
+        if files.empty:
+            cur = self._cursor()
+            try:
+                return _empty_parquet(cur, out), version
+            finally:
+                cur.close()
+                out.unlink(missing_ok=True)
         options = (
-            "FORMAT csv, HEADER true, DELIMITER ','" if fmt == "csv" else "FORMAT parquet, COMPRESSION zstd"
+            "FORMAT csv, HEADER true, DELIMITER ',', NEW_LINE '\r\n'"
+            if fmt == "csv"
+            else "FORMAT parquet, COMPRESSION zstd"
         )
         order = f"ORDER BY {column} {direction}, acte_id {direction}"
         cur = self._cursor()
         try:
             cur.execute(
-                f"COPY (SELECT {select} FROM read_parquet(?, hive_partitioning=false) WHERE {where} {order}) "
-                f"TO '{out}' ({options})",
-                [files, *args],
+                f"COPY (SELECT {select} FROM {files.sql} WHERE {where} {order}) TO '{out}' ({options})",
+                [*files.params, *args],
             )
             return out.read_bytes(), version
         finally:
@@ -355,12 +434,13 @@ class ActesQuery:
 
     # ------------------------------------------------------------------------------ stats
     def stats(self, filtres: Filtres, group: str) -> QueryResult:
-        files, version = self._files(filtres)
+        files = self._files(filtres)
+        version = files.version
         key_sql, label_sql = STATS_GROUPS[group]
         where, args = filtres.where()
         rows = self._fetch(
             f"SELECT {key_sql} AS cle, {label_sql} AS libelle, count(*) AS nombre "
-            f"FROM read_parquet(?, hive_partitioning=false) WHERE {where} GROUP BY 1 ORDER BY 1",
+            f"FROM __ACTES__ WHERE {where} GROUP BY 1 ORDER BY 1",
             args,
             files,
         )
@@ -371,13 +451,14 @@ class ActesQuery:
     # ------------------------------------------------------------------------ collectivités
     def summary(self, filtres: Filtres) -> QueryResult:
         """Counts per (siren, annee, nature) with the latest name/SIRET/date: feeds collectivités and maps."""
-        files, version = self._files(filtres)
+        files = self._files(filtres)
+        version = files.version
         where, args = filtres.where()
         rows = self._fetch(
             "SELECT siren, annee, nature, count(*) AS nombre, "
             "count(*) FILTER (WHERE documents_publics) AS nombre_documents, max(delib_date) AS derniere, "
             "arg_max(coll_nom, delib_date) AS nom, arg_max(coll_siret, delib_date) AS siret "
-            f"FROM read_parquet(?, hive_partitioning=false) WHERE {where} "
+            f"FROM __ACTES__ WHERE {where} "
             "GROUP BY ALL ORDER BY siren, annee, nature",
             args,
             files,
@@ -386,7 +467,7 @@ class ActesQuery:
 
     def latest(self, filtres: Filtres, per_group: int, by_year: bool = True) -> list[dict[str, Any]]:
         """The ``per_group`` most recent acts per collectivité (and year)."""
-        files, _ = self._files(filtres)
+        files = self._files(filtres)
         where, args = filtres.where()
         partition = "siren, annee" if by_year else "siren"
         return [
@@ -394,7 +475,7 @@ class ActesQuery:
             for r in self._fetch(
                 f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY {partition} "
                 "ORDER BY delib_date DESC, acte_id DESC) AS rang "
-                f"FROM read_parquet(?, hive_partitioning=false) WHERE {where}) WHERE rang <= ? "
+                f"FROM __ACTES__ WHERE {where}) WHERE rang <= ? "
                 "ORDER BY siren, annee, rang",
                 [*args, per_group],
                 files,
@@ -403,11 +484,10 @@ class ActesQuery:
 
     def grouped_counts(self, filtres: Filtres, key_sql: str) -> list[dict[str, Any]]:
         """Counts by a fixed expression from :data:`STATS_GROUPS` or this module (never user text)."""
-        files, _ = self._files(filtres)
+        files = self._files(filtres)
         where, args = filtres.where()
         return self._fetch(
-            f"SELECT {key_sql} AS cle, count(*) AS nombre FROM read_parquet(?, hive_partitioning=false) "
-            f"WHERE {where} GROUP BY 1 ORDER BY 1",
+            f"SELECT {key_sql} AS cle, count(*) AS nombre FROM __ACTES__ WHERE {where} GROUP BY 1 ORDER BY 1",
             args,
             files,
         )
@@ -415,9 +495,9 @@ class ActesQuery:
     # ------------------------------------------------------------------------------ documents
     def document_is_public(self, document_id: str) -> bool:
         """True only when a public row lists this id as its main document or an annex, documents published."""
-        files, _ = self._files(Filtres())
+        files = self._files(Filtres())
         rows = self._fetch(
-            "SELECT count(*) AS n FROM read_parquet(?, hive_partitioning=false) WHERE documents_publics AND "
+            "SELECT count(*) AS n FROM __ACTES__ WHERE documents_publics AND "
             "(document_id = ? OR (annexes IS NOT NULL AND json_valid(annexes) AND "
             "list_contains(json_extract_string(annexes, '$[*].document_id'), ?)))",
             [document_id, document_id],
@@ -426,20 +506,27 @@ class ActesQuery:
         return bool(rows and rows[0]["n"])
 
 
-def _empty_parquet() -> bytes:
-    """A valid Parquet file with the public columns and no row (nothing matched)."""
-    import io
+#: DuckDB types of the exported public columns (an empty export still has the right schema).
+_EXPORT_TYPES = {
+    "annee": "INTEGER",
+    "nature": "TINYINT",
+    "delib_date": "DATE",
+    "pref_date": "DATE",
+    "vote_effectif": "INTEGER",
+    "vote_reel": "INTEGER",
+    "vote_pour": "INTEGER",
+    "vote_contre": "INTEGER",
+    "vote_abstention": "INTEGER",
+    "documents_publics": "BOOLEAN",
+}
 
-    import pyarrow.parquet as pq
 
-    from regate.storage.datasets import PUBLIC_ACTES_SCHEMA
-
-    table = PUBLIC_ACTES_SCHEMA.empty_table().select(
-        [*(c for c in DELIBERATION_FIELDS if c != "annexes"), "annexes"]
-    )
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer)
-    return buffer.getvalue()
+def _empty_parquet(cursor: Any, path: Path) -> bytes:
+    """A valid Parquet file with the public columns and no row (nothing matched) — no pyarrow needed."""
+    columns = [*(c for c in DELIBERATION_FIELDS if c != "annexes"), "annexes"]
+    select = ", ".join(f"CAST(NULL AS {_EXPORT_TYPES.get(c, 'VARCHAR')}) AS {c}" for c in columns)
+    cursor.execute(f"COPY (SELECT {select} LIMIT 0) TO '{path}' (FORMAT parquet)")
+    return path.read_bytes()
 
 
 def public_row(row: dict[str, Any], fields: list[str]) -> dict[str, Any]:

@@ -8,11 +8,12 @@ the versioned bucket exactly as it was.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from regate.capture.envelope import CapturedFile, RawDocument
-from regate.storage.layout import document_detail_key
-from regate.storage.store import SHA256_META, ObjectStore, dumps_canonical
+from regate.storage.layout import document_detail_key, document_prefix
+from regate.storage.store import SHA256_META, ObjectStore, PreconditionFailed, dumps_canonical
 
 _SINGLE_PUT_BYTES = 8 * 1024 * 1024
 
@@ -40,11 +41,51 @@ def load_raw_document(store: ObjectStore, id_e: str, id_d: str) -> RawDocument |
         return None
 
 
-def write_raw_document(store: ObjectStore, document: RawDocument) -> bool:
-    """Write ``detail.json``; False when the stored bytes were already identical (no new version)."""
-    body = dumps_canonical(document.model_dump(mode="json"))
-    key = document_detail_key(document.capture.id_e, document.capture.id_d)
-    return store.put_if_changed(key, body, content_type="application/json").written
+def read_raw_document(store: ObjectStore, id_e: str, id_d: str) -> tuple[RawDocument | None, str | None]:
+    """The current document (None when absent or unreadable) and its ETag (None when absent)."""
+    found = store.get_with_etag(document_detail_key(id_e, id_d))
+    if found is None:
+        return None, None
+    try:
+        return RawDocument.model_validate_json(found[0]), found[1]
+    except ValueError:
+        return None, found[1]  # unreadable: rewritten by the next capture, the old bytes stay versioned
+
+
+def update_raw_document(
+    store: ObjectStore,
+    id_e: str,
+    id_d: str,
+    build: Callable[[RawDocument | None], RawDocument | None],
+    attempts: int = 8,
+    known: tuple[RawDocument | None, str | None] | None = None,
+) -> bool:
+    """Read-modify-write of ``detail.json`` with If-Match, so a concurrent pull and push lose no update.
+
+    ``build(current)`` returns the new document (None = leave it); it may run again after a lost race.
+    Returns True when a new version was written (never for identical bytes).
+    """
+    key = document_detail_key(id_e, id_d)
+    for attempt in range(attempts):
+        # ``known``: the (document, ETag) the caller read earlier; a stale one just costs a retry.
+        current, etag = known if known is not None and attempt == 0 else read_raw_document(store, id_e, id_d)
+        wanted = build(current)
+        if wanted is None:
+            return False
+        body = dumps_canonical(wanted.model_dump(mode="json"))
+        if current is not None and dumps_canonical(current.model_dump(mode="json")) == body:
+            return False
+        try:
+            store.put_conditional(key, body, if_match=etag)
+        except PreconditionFailed:
+            continue
+        return True
+    raise PreconditionFailed(f"{key}: too many concurrent updates")
+
+
+def existing_file_keys(store: ObjectStore, id_e: str, id_d: str) -> set[str]:
+    """Keys under the document's ``files/`` prefix (one LIST instead of a HEAD per file)."""
+    return set(store.list_keys(document_prefix(id_e, id_d) + "files/"))
 
 
 def put_stream_if_changed(
@@ -53,11 +94,16 @@ def put_stream_if_changed(
     fileobj: BinaryIO,
     sha256: str,
     content_type: str = "application/octet-stream",
+    known_absent: bool = False,
 ) -> bool:
-    """Upload a (possibly 150 MB) spooled file unless the current object has the same sha256."""
-    current = store.head(key)
-    if current is not None and (current.get("Metadata") or {}).get(SHA256_META) == sha256:
-        return False
+    """Upload a (possibly 150 MB) spooled file unless the current object has the same sha256.
+
+    ``known_absent``: the caller listed the prefix and the key is not there, so no HEAD is needed.
+    """
+    if not known_absent:
+        current = store.head(key)
+        if current is not None and (current.get("Metadata") or {}).get(SHA256_META) == sha256:
+            return False
     content_type = content_type or "application/octet-stream"
     size = fileobj.seek(0, 2)
     fileobj.seek(0)

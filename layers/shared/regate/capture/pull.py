@@ -32,16 +32,27 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from regate.capture.acts import ActIndexEntry, DocumentRef, act_key_for, update_index, with_alias
 from regate.capture.documents import (
     content_sha256,
+    existing_file_keys,
     load_raw_document,
     put_stream_if_changed,
-    write_raw_document,
+    read_raw_document,
+    update_raw_document,
 )
 from regate.capture.envelope import CapturedFile, CaptureEnvelope, RawDocument
 from regate.capture.report import ReportItem, RunReport
-from regate.capture.watermark import Watermark, load_watermark, pastell_now, save_watermark, window_begin
+from regate.capture.watermark import (
+    Watermark,
+    load_watermark,
+    parse_pastell_timestamp,
+    pastell_now,
+    save_watermark,
+    window_begin,
+)
 from regate.clock import Clock, utc_iso
 from regate.pastell.client import (
     PastellAuthError,
@@ -53,7 +64,7 @@ from regate.pastell.client import (
 from regate.pastell.models import DocumentRow, Entite
 from regate.settings import Settings
 from regate.storage.layout import document_detail_key, document_file_key, flux_definition_key, safe_segment
-from regate.storage.store import ObjectStore
+from regate.storage.store import ObjectStore, PreconditionFailed
 
 #: Files kept for every act: main act, stamped act, annexes (and stamped), ARActe XML, bordereau, piece types.
 CAPTURED_FILE_FIELDS: tuple[str, ...] = (
@@ -86,6 +97,11 @@ class CaptureOptions:
     overlap_seconds: int = 86400
     default_since: str = "2020-01-01 00:00:00"
     file_fields: tuple[str, ...] = CAPTURED_FILE_FIELDS
+
+    def __post_init__(self) -> None:
+        for value in (self.since, self.default_since):
+            if value:
+                parse_pastell_timestamp(value)  # a bad bound is refused before any request
 
     @classmethod
     def from_settings(
@@ -179,14 +195,28 @@ def run_capture(
 
     for id_e, flux in listed_pairs:
         if (id_e, flux) not in state.failed_pairs and not state.abort.is_set():
-            save_watermark(
-                store, Watermark(id_e=id_e, flux=flux, high_water=window_end, updated_at=utc_iso(clock.now()))
-            )
+            _advance_watermark(store, clock, id_e, flux, options.since, window_end)
     report.finish(clock).save(store)
     return report
 
 
 # ------------------------------------------------------------------------------ steps
+def _advance_watermark(
+    store: ObjectStore, clock: Clock, id_e: str, flux: str, since: str | None, end: str
+) -> None:
+    """Move the mark to ``end`` unless that would jump over a gap or go backwards.
+
+    A ``--since`` later than the current mark leaves the time between them uncaptured: the mark stays.
+    """
+    current = load_watermark(store, id_e, flux)
+    if current is not None:
+        if since and parse_pastell_timestamp(since) > parse_pastell_timestamp(current.high_water):
+            return
+        if parse_pastell_timestamp(current.high_water) >= parse_pastell_timestamp(end):
+            return
+    save_watermark(store, Watermark(id_e=id_e, flux=flux, high_water=end, updated_at=utc_iso(clock.now())))
+
+
 def _select_entites(entites: list[Entite], options: CaptureOptions, report: RunReport) -> list[Entite]:
     by_id = {e.id_e: e for e in entites}
     for wanted in options.entites:
@@ -304,11 +334,17 @@ def _capture_one(
     try:
         safe_segment(row.id_d, "id_d")
         outcome = capture_document(client, store, clock, entite, flux, row, options.file_fields)
-    except (PastellError, ValueError) as exc:
+    except (PastellError, ValueError, BotoCoreError, ClientError, PreconditionFailed, OSError) as exc:
+        # Whatever fails for one document is reported and the run goes on with the next one.
         if isinstance(exc, PastellAuthError):
             state.abort.set()
         state.fail(entite.id_e, flux)
-        reason = _reason(exc) if isinstance(exc, PastellError) else "donnees_invalides"
+        if isinstance(exc, PastellError):
+            reason = _reason(exc)
+        elif isinstance(exc, ValueError):
+            reason = "donnees_invalides"
+        else:
+            reason = "stockage"
         report.add("errors", item.model_copy(update={"reason": reason, "message": str(exc)}))
         return
     report.add(outcome, item)
@@ -325,19 +361,22 @@ def capture_document(
 ) -> str:
     """Capture one listed document; returns ``"captured"`` or ``"unchanged"`` (raises on failure)."""
     id_e, id_d = entite.id_e, row.id_d
-    existing = load_raw_document(store, id_e, id_d)
+    existing, etag = read_raw_document(store, id_e, id_d)
     listing = row.fingerprint()
     if existing is not None and existing.capture.source == "pull" and existing.capture.listing == listing:
         return "unchanged"
 
     detail_raw, detail = client.detail_raw(id_e, id_d)
+    # New document: one LIST tells which file keys exist (usually none) instead of a HEAD per file.
+    present = existing_file_keys(store, id_e, id_d) if existing is None else None
     files: list[CapturedFile] = []
     for file_field in file_fields:
         for num, name in enumerate(detail.file_names(file_field)):
             key = document_file_key(id_e, id_d, file_field, num, name)
             with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
                 got = client.download_file(id_e, id_d, file_field, num, spool)
-                put_stream_if_changed(store, key, spool, got.sha256, got.content_type)
+                absent = present is not None and key not in present
+                put_stream_if_changed(store, key, spool, got.sha256, got.content_type, known_absent=absent)
             files.append(
                 CapturedFile(field=file_field, num=num, name=name, sha256=got.sha256, size=got.size, key=key)
             )
@@ -345,7 +384,7 @@ def capture_document(
     digest = content_sha256(detail_raw, files)
     siren = entite.siren or None
     act_key = act_key_for(siren, detail.data.get("numero_de_lacte"), detail.data.get("date_de_lacte"))
-    pushes = list(existing.pushes) if existing is not None else []
+    inherited: list[dict[str, Any]] = []
     folded: list[DocumentRef] = []
     if act_key and siren:
         folded = _claim_act(
@@ -354,33 +393,38 @@ def capture_document(
         for ref in folded:
             other = load_raw_document(store, ref.id_e, ref.id_d)
             if other is not None:
-                pushes = merge_pushes(pushes, other.pushes)
+                inherited = merge_pushes(inherited, other.pushes)
 
-    unchanged_content = existing is not None and existing.capture.content_sha256 == digest
-    document = RawDocument(
-        capture=CaptureEnvelope(
-            source="pull",
-            captured_at=existing.capture.captured_at
-            if unchanged_content and existing
-            else utc_iso(clock.now()),
-            origin=client.base_url,
-            flux=flux,
-            id_e=id_e,
-            id_d=id_d,
-            siren=siren,
-            files=files,
-            content_sha256=digest,
-            listing=listing,
-            act_key=act_key,
-        ),
-        detail=detail_raw,
-        entite=entite.model_dump(mode="json"),
-        pushes=pushes,
-    )
-    written = write_raw_document(store, document)
+    now = utc_iso(clock.now())
+    content_changed = True
+
+    def build(current: RawDocument | None) -> RawDocument:
+        # Re-run on a lost race: pushes recorded meanwhile by an ingest are kept.
+        nonlocal content_changed
+        content_changed = current is None or current.capture.content_sha256 != digest
+        return RawDocument(
+            capture=CaptureEnvelope(
+                source="pull",
+                captured_at=now if content_changed or current is None else current.capture.captured_at,
+                origin=client.base_url,
+                flux=flux,
+                id_e=id_e,
+                id_d=id_d,
+                siren=siren,
+                files=files,
+                content_sha256=digest,
+                listing=listing,
+                act_key=act_key,
+            ),
+            detail=detail_raw,
+            entite=entite.model_dump(mode="json"),
+            pushes=merge_pushes(list(current.pushes) if current else [], inherited),
+        )
+
+    written = update_raw_document(store, id_e, id_d, build, known=(existing, etag))
     for ref in folded:
         store.delete(document_detail_key(ref.id_e, ref.id_d))  # one live detail.json per act
-    return "captured" if written and not unchanged_content else "unchanged"
+    return "captured" if written and content_changed else "unchanged"
 
 
 def _claim_act(
@@ -401,6 +445,9 @@ def _claim_act(
             return None
         if current.live.source == "push":
             aliases = [a for a in [*current.aliases, current.live] if a != me]
+            if current.live.id_e == me.id_e and current.live.id_d == me.id_d:
+                # The ZIP was named after this very document: same key, pulled content replaces it.
+                aliases = [a for a in aliases if a != current.live]
             return current.model_copy(update={"live": me, "aliases": aliases})
         # Another pulled document holds the act (e.g. re-sent after cancellation): both are real Pastell
         # documents and stay live; the index keeps the first and records this one.
@@ -412,7 +459,9 @@ def _claim_act(
     return [
         ref
         for ref in entry.aliases
-        if ref.source == "push" and store.exists(document_detail_key(ref.id_e, ref.id_d))
+        if ref.source == "push"
+        and (ref.id_e, ref.id_d) != (me.id_e, me.id_d)
+        and store.exists(document_detail_key(ref.id_e, ref.id_d))
     ]
 
 

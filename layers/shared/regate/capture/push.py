@@ -40,12 +40,13 @@ from regate.capture.documents import (
     content_sha256,
     load_raw_document,
     put_stream_if_changed,
-    write_raw_document,
+    update_raw_document,
 )
 from regate.capture.envelope import CapturedFile, CaptureEnvelope, RawDocument
 from regate.capture.pull import merge_pushes
 from regate.capture.report import ReportItem, RunReport
 from regate.clock import Clock, utc_iso
+from regate.storage import layout
 from regate.storage.layout import (
     INBOX_PREFIX,
     document_file_key,
@@ -130,8 +131,7 @@ class DepotZip:
 
 def rejection_reason_key(inbox_key: str) -> str:
     """``inbox-rejected/{name}.reason.json`` beside the rejected ``inbox-rejected/{name}.zip``."""
-    rejected = inbox_rejected_key(inbox_key)
-    return rejected.removesuffix(".zip") + ".reason.json"
+    return layout.inbox_rejection_reason_key(inbox_key)
 
 
 def open_depot_zip(name: str, fileobj: IO[bytes], size: int) -> DepotZip:
@@ -380,18 +380,20 @@ def _store_depot(
             holder = entry.live
 
     if holder is not None:
-        live = load_raw_document(store, holder.id_e, holder.id_d)
-        if live is not None:
-            if any(p.get("zip_sha256") == zip_sha256 for p in live.pushes):
-                return IngestResult("unchanged", inbox_key, holder.id_e, holder.id_d)
-            live.pushes = merge_pushes(live.pushes, [record])
-            write_raw_document(store, live)
-            return IngestResult("captured", inbox_key, holder.id_e, holder.id_d, reason="push_enregistre")
+        outcome = _record_push(store, holder.id_e, holder.id_d, record)
+        if outcome is not None:
+            reason = "push_enregistre" if outcome == "captured" else None
+            return IngestResult(outcome, inbox_key, holder.id_e, holder.id_d, reason=reason)
         # The index names a document not written yet (interrupted capture): keep this one live meanwhile.
 
     existing = load_raw_document(store, id_e, id_d)
     if existing is not None and any(p.get("zip_sha256") == zip_sha256 for p in existing.pushes):
         return IngestResult("unchanged", inbox_key, id_e, id_d)
+    if existing is not None and existing.capture.source == "pull":
+        # A ZIP named after a pulled document: the pulled detail stays, the push is recorded.
+        outcome = _record_push(store, id_e, id_d, record) or "unchanged"
+        reason = "push_enregistre" if outcome == "captured" else None
+        return IngestResult(outcome, inbox_key, id_e, id_d, reason=reason)
 
     files: list[CapturedFile] = []
     budget = [MAX_TOTAL_UNCOMPRESSED]
@@ -407,31 +409,60 @@ def _store_depot(
         "data": metadata,
     }
     digest = content_sha256(detail, files, metadata)
-    unchanged = existing is not None and existing.capture.content_sha256 == digest
-    document = RawDocument(
-        capture=CaptureEnvelope(
-            source="push",
-            captured_at=existing.capture.captured_at if unchanged and existing else utc_iso(clock.now()),
-            origin=origin if not (unchanged and existing) else existing.capture.origin,
-            flux=DEPOT_FLUX,
-            id_e=id_e,
-            id_d=id_d,
-            siren=siren,
-            files=files,
-            content_sha256=digest,
-            act_key=act_key,
-        ),
-        detail=detail,
-        metadata=metadata,
-        pushes=merge_pushes(list(existing.pushes) if existing else [], [record]),
-    )
-    write_raw_document(store, document)
-    return IngestResult("unchanged" if unchanged else "captured", inbox_key, id_e, id_d)
+    now = utc_iso(clock.now())
+    content_changed = True
+
+    def build(current: RawDocument | None) -> RawDocument:
+        nonlocal content_changed
+        content_changed = current is None or current.capture.content_sha256 != digest
+        keep = current is not None and not content_changed
+        return RawDocument(
+            capture=CaptureEnvelope(
+                source="push",
+                captured_at=current.capture.captured_at if keep and current else now,
+                origin=current.capture.origin if keep and current else origin,
+                flux=DEPOT_FLUX,
+                id_e=id_e,
+                id_d=id_d,
+                siren=siren,
+                files=files,
+                content_sha256=digest,
+                act_key=act_key,
+            ),
+            detail=detail,
+            metadata=metadata,
+            pushes=merge_pushes(list(current.pushes) if current else [], [record]),
+        )
+
+    update_raw_document(store, id_e, id_d, build)
+    return IngestResult("captured" if content_changed else "unchanged", inbox_key, id_e, id_d)
+
+
+def _record_push(store: ObjectStore, id_e: str, id_d: str, record: dict[str, Any]) -> str | None:
+    """Add a ZIP to the ``pushes`` of the document holding the act (conditional write).
+
+    Returns ``"captured"`` (recorded), ``"unchanged"`` (a replay) or None (the document does not exist).
+    """
+    outcome: str | None = None
+
+    def build(current: RawDocument | None) -> RawDocument | None:
+        nonlocal outcome
+        if current is None:
+            outcome = None
+            return None
+        if any(p.get("zip_sha256") == record["zip_sha256"] for p in current.pushes):
+            outcome = "unchanged"
+            return None
+        outcome = "captured"
+        return current.model_copy(update={"pushes": merge_pushes(current.pushes, [record])})
+
+    update_raw_document(store, id_e, id_d, build)
+    return outcome
 
 
 def ingest_report(results: list[IngestResult], clock: Clock, started_at: str) -> RunReport:
-    """The run report of an ingest batch (same shape as the pull capture report)."""
-    report = RunReport(stage="capture", started_at=started_at)
+    """An ingest batch report: the pull report shape, saved at ``run_report_key("ingest")``."""
+    report = RunReport(stage="ingest", started_at=started_at)  # kept apart from the pull report
     for result in results:
         item = ReportItem(
             id_e=result.id_e or "*",

@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from regate.capture.report import RunReport
 
 CAPTURE_HELP = """
 Capture acknowledged acts from Pastell (API v2) into the raw bucket, as received.
@@ -98,7 +103,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command("ingest", help=INGEST_HELP)
     def ingest(
-        zips: Annotated[list[str], typer.Argument(help="Local ZIP files or s3://bucket/inbox/….zip keys")],
+        zips: Annotated[
+            list[str],
+            typer.Argument(help="Local ZIP files or s3://bucket/inbox/….zip keys", metavar="ZIP..."),
+        ],
         report: Annotated[Path | None, typer.Option(help="Write the run report (JSON) to this file")] = None,
     ) -> None:
         from rich.console import Console
@@ -131,7 +139,7 @@ def register(app: typer.Typer) -> None:
         _finish(ingest_report(results, clock, started), report, console)
 
 
-def _finish(result, report_path: Path | None, console) -> None:  # type: ignore[no-untyped-def]
+def _finish(result: RunReport, report_path: Path | None, console: Console) -> None:
     """Print the summary, write the report file, exit 1 on errors."""
     from regate.settings import get_settings
     from regate.storage import ObjectStore, make_s3_client

@@ -63,9 +63,11 @@ def _run(mode: str, report_path: Path | None, workers: int) -> None:
     if report_path is not None:
         report_path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
     console.print(
-        f"[green]{mode}[/green]: {report.acts_normalised} acts normalised, {report.documents_skipped} unchanged, "
+        f"[green]{mode}[/green]: {report.acts_normalised} acts normalised, "
+        f"{report.documents_skipped} unchanged, "
         f"{report.rows_written} SCDL rows written in {sum(p.csv_changed for p in report.partitions)} files; "
-        f"{len(report.withheld)} withheld, {len(report.pending)} pending, {len(report.quarantined)} quarantined, "
+        f"{len(report.withheld)} withheld, {len(report.pending)} pending, "
+        f"{len(report.quarantined)} quarantined, "
         f"{len(report.withdrawn)} withdrawn, {len(report.warnings)} warnings."
     )
     for item in report.quarantined:

@@ -34,7 +34,7 @@ def publish(
     from regate.datagouv.client import DatagouvClient
     from regate.datagouv.models import AuthError, DatagouvError
     from regate.datagouv.publisher import PublishOptions
-    from regate.datagouv.run import run_publish
+    from regate.datagouv.run import collectivite_describer, run_publish
     from regate.datagouv.state import StateCorrupt
     from regate.settings import get_settings
     from regate.storage import ObjectStore, make_s3_client
@@ -54,10 +54,12 @@ def publish(
             SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True
         ) as bar:
             task = bar.add_task("publishing…", total=None)
+            describe = collectivite_describer(curated, settings) if options.mode == "collectivite" else None
             result = run_publish(
                 curated,
                 client,
                 options,
+                describe=describe,
                 progress=lambda text: bar.update(task, description=f"publishing {text}"),
             )
     except AuthError as exc:

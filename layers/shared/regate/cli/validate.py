@@ -52,7 +52,11 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"Schéma illisible : {exc}", err=True)
             raise typer.Exit(2) from exc
 
-        report = validate_csv(data, table_schema, strict=not validata)
+        try:
+            report = validate_csv(data, table_schema, strict=not validata)
+        except ValueError as exc:  # a custom check of the schema is mis-parameterised
+            typer.echo(f"Schéma inutilisable : {exc}", err=True)
+            raise typer.Exit(2) from exc
         if as_json:
             typer.echo(report.model_dump_json(indent=2))
         else:

@@ -64,6 +64,32 @@ class CollectiviteInfo(BaseModel):
     siret: str | None = None
     code_insee: str | None = None
     kind: str | None = None
+    departement: str | None = None
+    region: str | None = None
+
+
+def directory_describer(directory: Any) -> Callable[[str], CollectiviteInfo | None]:
+    """Adapt a :class:`regate.collectivites.directory.CollectiviteDirectory` to the publisher.
+
+    A directory failure (e.g. Sirene unreachable) falls back to the CSV's own COLL_NOM / COLL_SIRET.
+    """
+
+    def describe(siren: str) -> CollectiviteInfo | None:
+        try:
+            found = directory.describe(siren)
+        except Exception:  # the CSV fallback is always available
+            return None
+        return CollectiviteInfo(
+            siren=siren,
+            nom=found.nom,
+            siret=found.siret,
+            code_insee=found.code_insee,
+            kind=found.kind,
+            departement=getattr(found, "departement", None),
+            region=getattr(found, "region", None),
+        )
+
+    return describe
 
 
 class Failure(BaseModel):
@@ -127,6 +153,8 @@ class PublishOptions:
             "org": settings.datagouv_org,
             "public_base_url": settings.public_base_url,
             "portal_url": settings.datagouv_url,
+            # Not a setting yet (asked to the lead): else the OPSN organisation's business_number_id.
+            "opsn_siret": getattr(settings, "opsn_siret", None) or None,
         }
         values.update(overrides)
         return cls(**values)
@@ -171,6 +199,10 @@ def list_year_files(curated: ObjectStore, mode: str) -> dict[str, set[int]]:
         if len(parts) != 2 or not parts[1].endswith(".csv") or not parts[1][:-4].isdigit():
             continue
         scope, annee = parts[0], int(parts[1][:-4])
+        try:
+            layout.safe_segment(scope, "siren")
+        except ValueError:
+            continue  # not a partition written by normalisation
         if (mode == "opsn") != (scope == layout.NATIONAL):
             continue
         found.setdefault(scope, set()).add(annee)
@@ -228,6 +260,10 @@ class Publisher:
             resource_kind=opts.resource_kind,
             dry_run=opts.dry_run,
         )
+        if not opts.org:
+            raise DatagouvError(
+                "REGATE_DATAGOUV_ORG is not set: the OPSN's organisation (id or slug) is required"
+            )
         me = self.client.me()  # fail fast on a bad key: nothing has been written yet
         self._member_of = {o.id for o in me.organizations} | {o.slug for o in me.organizations if o.slug}
         self._opsn_org: Organization | None = None
@@ -464,8 +500,11 @@ class Publisher:
             found = self.client.get_dataset(ds_state.dataset_id)
             if found is not None and found.deleted is None:
                 return found
+        listings: dict[str, list[Dataset]] = self.__dict__.setdefault("_org_listings", {})
         for org_id in self._candidate_orgs(scope, info):
-            for dataset in self.client.iter_organization_datasets(org_id):
+            if org_id not in listings:  # one listing per organisation and run, not per collectivité
+                listings[org_id] = list(self.client.iter_organization_datasets(org_id))
+            for dataset in listings[org_id]:
                 if _is_ours(dataset, scope):
                     return self.client.get_dataset(dataset.id) or dataset
         return None
@@ -504,8 +543,10 @@ class Publisher:
         self, scope: str, info: CollectiviteInfo | None, dataset: Dataset | None
     ) -> tuple[str | None, bool]:
         if dataset is not None and dataset.organization is not None:
-            own = self._collectivite_org(info) if info is not None else None
-            return dataset.organization.id, own is not None and own.id == dataset.organization.id
+            # Already published: its organisation cannot change; no SIRET lookup needed.
+            opsn = self._opsn()
+            under_coll = info is not None and (opsn is None or dataset.organization.id != opsn.id)
+            return dataset.organization.id, under_coll
         if info is not None:
             own = self._collectivite_org(info)
             if own is not None:
@@ -514,18 +555,20 @@ class Publisher:
         return (opsn.id if opsn else None), False
 
     def _collectivite(self, siren: str, files: dict[int, YearFile]) -> CollectiviteInfo:
-        if self.describe is not None:
-            described = self.describe(siren)
-            if described is not None:
-                return described
+        """The CSV's first row (name, SIRET) completed by the directory (kind, INSEE code → spatial)."""
+        described = self.describe(siren) if self.describe is not None else None
+        from_csv: dict[str, str] = {}
         for year_file in files.values():
             if year_file.data:
-                row = first_row(year_file.data)
-                if row.get("COLL_NOM"):
-                    return CollectiviteInfo(
-                        siren=siren, nom=row["COLL_NOM"], siret=row.get("COLL_SIRET") or None
-                    )
-        return CollectiviteInfo(siren=siren, nom=f"SIREN {siren}")
+                from_csv = first_row(year_file.data)
+                if from_csv.get("COLL_NOM"):
+                    break
+        # The published file's own COLL_NOM / COLL_SIRET win: the dataset must name what the file says.
+        nom = from_csv.get("COLL_NOM") or (described.nom if described else None) or f"SIREN {siren}"
+        siret = from_csv.get("COLL_SIRET") or (described.siret if described else None) or None
+        if described is not None:
+            return described.model_copy(update={"nom": nom, "siret": siret})
+        return CollectiviteInfo(siren=siren, nom=nom, siret=siret)
 
     def _dataset_payload(self, scope: str, info: CollectiviteInfo | None, under_coll: bool) -> dict[str, Any]:
         opts = self.options
@@ -680,6 +723,10 @@ def _spatial(info: CollectiviteInfo) -> dict[str, Any]:
         return {"zones": [f"fr:commune:{info.code_insee}"], "granularity": "fr:commune"}
     if kind in {"epci", "cc", "ca", "cu", "metropole", "métropole"} or "communaut" in kind:
         return {"zones": [f"fr:epci:{info.siren}"], "granularity": "fr:epci"}
+    if kind == "departement" and info.departement:
+        return {"zones": [f"fr:departement:{info.departement}"], "granularity": "fr:departement"}
+    if kind == "region" and info.region:
+        return {"zones": [f"fr:region:{info.region}"], "granularity": "fr:region"}
     return {"granularity": "other"}
 
 

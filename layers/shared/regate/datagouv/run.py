@@ -85,6 +85,21 @@ def consume_markers(curated: ObjectStore, markers: list[DirtyMarker], report: Pu
         report.consumed_markers.append(marker.key)
 
 
+def collectivite_describer(
+    curated: ObjectStore, settings: Any
+) -> Callable[[str], CollectiviteInfo | None] | None:
+    """The collectivités directory as the publisher needs it; None when it cannot be built."""
+    from regate.datagouv.publisher import directory_describer
+
+    try:
+        from regate.collectivites.directory import CollectiviteDirectory
+
+        directory, _problems = CollectiviteDirectory.from_store(curated, settings)
+    except Exception:  # the CSV's COLL_NOM / COLL_SIRET are enough to publish
+        return None
+    return directory_describer(directory)
+
+
 def run_publish(
     curated: ObjectStore,
     client: DatagouvClient,

@@ -19,6 +19,8 @@ from regate.normalize.records import ActeRecord
 from regate.storage.datasets import ACTES_SCHEMA, PUBLIC_ACTES_SCHEMA
 
 _DATE_COLUMNS = {f.name for f in ACTES_SCHEMA if pa.types.is_date32(f.type)}
+#: column names resolved once (iterating a pyarrow schema builds Field objects: slow per row)
+_NAMES = {id(ACTES_SCHEMA): ACTES_SCHEMA.names, id(PUBLIC_ACTES_SCHEMA): PUBLIC_ACTES_SCHEMA.names}
 
 
 def _sort_key(row: dict[str, Any]) -> tuple[str, str, str]:
@@ -27,11 +29,11 @@ def _sort_key(row: dict[str, Any]) -> tuple[str, str, str]:
 
 def _typed(row: dict[str, Any], schema: pa.Schema) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for field in schema:
-        value = row.get(field.name)
-        if field.name in _DATE_COLUMNS and isinstance(value, str):
+    for name in _NAMES.get(id(schema)) or schema.names:
+        value = row.get(name)
+        if name in _DATE_COLUMNS and isinstance(value, str):
             value = date.fromisoformat(value)
-        out[field.name] = value
+        out[name] = value
     return out
 
 

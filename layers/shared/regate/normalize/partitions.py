@@ -18,6 +18,7 @@ Manifests are state, not products: an unchanged partition never rewrites its man
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,12 +77,14 @@ class RecordCache:
     def __init__(self, max_partitions: int = 8) -> None:
         self._partitions: OrderedDict[str, dict[str, tuple[str, ActeRecord]]] = OrderedDict()
         self.max_partitions = max_partitions
+        self._lock = threading.Lock()  # one normaliser may rebuild several partitions in parallel
 
     def load(self, store: ObjectStore, prefix: str, key: str, etag: str) -> tuple[str, ActeRecord] | None:
-        bucket = self._partitions.setdefault(prefix, {})
-        self._partitions.move_to_end(prefix)
-        while len(self._partitions) > self.max_partitions:
-            self._partitions.popitem(last=False)
+        with self._lock:
+            bucket = self._partitions.setdefault(prefix, {})
+            self._partitions.move_to_end(prefix)
+            while len(self._partitions) > self.max_partitions:
+                self._partitions.popitem(last=False)
         cached = bucket.get(key)
         if cached is not None and cached[0] == etag:
             return cached
@@ -92,6 +95,11 @@ class RecordCache:
         entry = (found[1], ActeRecord.model_validate_json(found[0]))
         bucket[key] = entry
         return entry
+
+
+#: Process-wide memo (threads of one process, warm Lambda containers). Keyed by S3 ETag, which changes with
+#: every write of a record, so a hit is always the current bytes; bounded to a few partitions.
+SHARED_RECORD_CACHE = RecordCache(max_partitions=8)
 
 
 @dataclass
@@ -105,6 +113,21 @@ class PartitionResult:
     written: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     attempts: int = 1
+    duplicates: list[str] = field(default_factory=list)
+
+
+def unique_acts(records: list[ActeRecord]) -> tuple[list[ActeRecord], list[ActeRecord]]:
+    """One act, one row: if an act reached raw under two documents (push and pull not yet merged by capture),
+    keep the pulled one (then the smallest ids) — deterministic — and return the others as duplicates."""
+    chosen: dict[tuple[str, str], ActeRecord] = {}
+    duplicates: list[ActeRecord] = []
+    for record in sorted(records, key=lambda r: (r.acte.source != "pull", r.id_e, r.id_d)):
+        key = (record.acte.numero, record.acte.date_acte.isoformat())
+        if key in chosen:
+            duplicates.append(record)
+        else:
+            chosen[key] = record
+    return list(chosen.values()), duplicates
 
 
 def _put_or_delete(
@@ -144,15 +167,17 @@ def rebuild_partition(
             records.append(loaded[1])
 
         def write() -> PartitionResult:
-            result = PartitionResult(siren=siren, annee=annee, acts=len(records))
-            public = [r for r in records if r.decision.decision in PUBLIC_DECISIONS]
+            acts, duplicates = unique_acts(records)
+            result = PartitionResult(siren=siren, annee=annee, acts=len(acts))
+            result.duplicates = [f"{r.id_e}/{r.id_d}" for r in duplicates]
+            public = [r for r in acts if r.decision.decision in PUBLIC_DECISIONS]
             result.public_acts = len(public)
-            rows = [ScdlDeliberationRow.model_validate(r.scdl) for r in records if r.scdl is not None]
+            rows = [ScdlDeliberationRow.model_validate(r.scdl) for r in acts if r.scdl is not None]
             result.scdl_rows = len(rows)
             csv_body = write_deliberations_csv(rows) if rows else None
             csv_key = layout.scdl_deliberations_key(siren, annee)
             result.csv_changed = _put_or_delete(store, csv_key, csv_body, "text/csv; charset=utf-8", result)
-            actes_body = parquet_bytes(actes_table(records, public=False)) if records else None
+            actes_body = parquet_bytes(actes_table(acts, public=False)) if acts else None
             _put_or_delete(
                 store,
                 layout.actes_parquet_key(siren, annee),

@@ -34,8 +34,8 @@ from regate.normalize.decision import (
 from regate.normalize.documents import delete_documents, public_key, publish_documents
 from regate.normalize.partitions import (
     PARTITION_STATE_PREFIX,
+    SHARED_RECORD_CACHE,
     PartitionResult,
-    RecordCache,
     rebuild_national,
     rebuild_partition,
 )
@@ -43,7 +43,7 @@ from regate.normalize.quarantine import QuarantineEntry, clear_quarantine, put_q
 from regate.normalize.records import ActeRecord, build_record
 from regate.normalize.reports import ActeItem, PartitionItem, RunReport, WarningItem
 from regate.storage import layout
-from regate.storage.store import ObjectStore, dumps_canonical
+from regate.storage.store import ObjectStore, dumps_canonical, sha256_hex
 
 Partition = tuple[str, int]
 _POINTERS_PREFIX = f"{layout.RECORDS_PREFIX}_by_document/"
@@ -65,6 +65,7 @@ class Pointer(BaseModel):
     annee: int
     raw_version: str | None = None
     raw_etag: str | None = None
+    record_sha256: str | None = None
     documents: list[str] = []
 
 
@@ -99,7 +100,7 @@ class Normalizer:
         self.overrides = overrides or Overrides()
         self.clock = clock or SystemClock()
         self.max_attempts = max_attempts
-        self.cache = RecordCache()
+        self.cache = SHARED_RECORD_CACHE
         self._code_tables: dict[str, CodeTable | None] = {}
 
     # ------------------------------------------------------------------------- construction
@@ -241,8 +242,12 @@ class Normalizer:
             if self.curated.delete(pointer.record_key):
                 deleted.append(pointer.record_key)
             outcome.touched.add((pointer.siren, pointer.annee))
-        if self.curated.put_if_changed(
-            record.key, dumps_canonical(record.model_dump(mode="json")), content_type="application/json"
+        record_body = dumps_canonical(record.model_dump(mode="json"))
+        record_sha = sha256_hex(record_body)
+        same = pointer is not None and (pointer.record_key, pointer.record_sha256) == (record.key, record_sha)
+        # the pointer remembers the record's digest: an unchanged record costs no request
+        if (force or not same) and self.curated.put_if_changed(
+            record.key, record_body, "application/json"
         ).written:
             written.append(record.key)
         report.files(written, deleted)
@@ -256,10 +261,12 @@ class Normalizer:
             annee=record.annee,
             raw_version=version,
             raw_etag=etag,
+            record_sha256=record_sha,
             documents=sorted(new_keys),
         )
         pointer_key = layout.record_pointer_key(id_e, id_d)
-        outcome.commit = lambda: self._write_pointer(pointer_key, new_pointer, report)
+        if force or new_pointer != pointer:
+            outcome.commit = lambda: self._write_pointer(pointer_key, new_pointer, report)
         report.count("acts_normalised")
         self._report_record(record, report)
         return outcome
@@ -366,7 +373,18 @@ class Normalizer:
 
     def _report_partition(self, result: PartitionResult, report: RunReport) -> None:
         report.files(result.written, result.deleted)
-        if result.csv_changed:
+        for duplicate in result.duplicates:
+            id_e, _, id_d = duplicate.partition("/")
+            report.add(
+                "warnings",
+                WarningItem(
+                    code="acte_en_double",
+                    id_e=id_e,
+                    id_d=id_d,
+                    message=f"même numéro et date qu'un autre document de {result.siren}",
+                ),
+            )
+        if result.csv_changed and result.siren != layout.NATIONAL:  # the national file repeats them
             report.count("rows_written", result.scdl_rows)
         report.add(
             "partitions",
@@ -423,7 +441,7 @@ class Normalizer:
         """Normalise what changed in raw since the records were built (and withdraw what disappeared)."""
         report.started_at = report.started_at or utc_iso(self.clock.now())
         documents = dict(self._raw_documents())
-        known = set(self._pointer_ids())
+        known = set(self._pointer_ids()) | set(self._quarantine_ids())  # deleted from raw since
         todo = sorted(set(documents) | known)
         outcomes = self._normalise_many(todo, report, workers, progress, force, documents)
         touched = set().union(*(o.touched for o in outcomes)) if outcomes else set()
@@ -528,6 +546,12 @@ class Normalizer:
     def _pointer_ids(self) -> Iterable[tuple[str, str]]:
         for key in self.curated.list_keys(_POINTERS_PREFIX):
             parts = key[len(_POINTERS_PREFIX) :].removesuffix(".json").split("/")
+            if len(parts) == 2:
+                yield parts[0], parts[1]
+
+    def _quarantine_ids(self) -> Iterable[tuple[str, str]]:
+        for key in self.curated.list_keys(layout.QUARANTINE_PREFIX):
+            parts = key[len(layout.QUARANTINE_PREFIX) :].removesuffix(".json").split("/")
             if len(parts) == 2:
                 yield parts[0], parts[1]
 

@@ -49,6 +49,7 @@ __all__ = [
 
 _INVALID = object()  # cast failure sentinel (None means "missing value")
 _DEFAULT_MAX_ISSUES = 10_000
+_MEMO_LIMIT = 50_000  # distinct values remembered per column (bounded memory on huge files)
 
 
 class ValidationIssue(BaseModel):
@@ -525,7 +526,11 @@ def _build_custom_check(check: CustomCheck, pos: dict[str, int]) -> tuple[RowChe
             a, b = values[i], values[j]
             if a is None or b is None:
                 return None
-            result = _compare(a, b, op_fn)
+            kind = type(a)
+            if (kind is int or kind is date) and type(b) is kind:  # the usual case, inlined
+                result: bool | None = op_fn(a, b)
+            else:
+                result = _compare(a, b, op_fn)
             if result is None:
                 return (
                     column,
@@ -701,6 +706,22 @@ def validate_csv(
             continue
         row_checks.append(closure)
 
+    # plain tuples: unpacking in the hot loop is cheaper than attribute access
+    # A per-column memo of cells already cast and checked: SCDL files repeat SIRETs, codes, dates and
+    # small integers on every row, so most cells skip casting and constraint checks entirely.
+    steps = [
+        (
+            p.index,
+            p.schema_pos,
+            p.name,
+            p.required,
+            p.cast,
+            p.checks,
+            p.type_message,
+            None if p.cast is None and not p.checks else {},
+        )
+        for p in plans
+    ]
     width = len(header)
     nfields = len(names)
     row_number = 1
@@ -737,37 +758,41 @@ def validate_csv(
                         )
                     )
             values: list[Any] = [None] * (nfields + 1)  # last slot: absent columns
-            for plan in plans:
-                index = plan.index
+            for index, schema_pos, name, required, cast, checks, type_message, memo in steps:
                 if index >= ncells:  # already reported as missing-cell; frictionless adds "required"
-                    if plan.required:
-                        append((row_number, plan.name, "constraint-error", "La valeur est obligatoire."))
+                    if required:
+                        append((row_number, name, "constraint-error", "La valeur est obligatoire."))
                     continue
                 raw = cells[index]
                 if raw == "":
-                    if plan.required:
-                        append((row_number, plan.name, "constraint-error", "La valeur est obligatoire."))
+                    if required:
+                        append((row_number, name, "constraint-error", "La valeur est obligatoire."))
                     continue
-                cast = plan.cast
+                if memo is None:  # plain string, nothing to check
+                    values[schema_pos] = raw
+                    continue
+                value: Any = memo.get(raw, _INVALID)
+                if value is not _INVALID:  # seen before in this column, and it was fine
+                    values[schema_pos] = value
+                    continue
                 if cast is None:
-                    value: Any = raw
+                    value = raw
                 else:
                     value = cast(raw)
                     if value is _INVALID:
                         append(
-                            (
-                                row_number,
-                                plan.name,
-                                "type-error",
-                                f"{plan.type_message} (valeur reçue : « {raw} »).",
-                            )
+                            (row_number, name, "type-error", f"{type_message} (valeur reçue : « {raw} »).")
                         )
                         continue
-                for check_fn in plan.checks:
+                clean = True
+                for check_fn in checks:
                     message = check_fn(value)
                     if message is not None:
-                        append((row_number, plan.name, "constraint-error", message))
-                values[plan.schema_pos] = value
+                        clean = False
+                        append((row_number, name, "constraint-error", message))
+                values[schema_pos] = value
+                if clean and len(memo) < _MEMO_LIMIT:
+                    memo[raw] = value
             for row_check in row_checks:
                 issue = row_check(values)
                 if issue is not None:

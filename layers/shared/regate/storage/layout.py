@@ -5,12 +5,13 @@ Raw bucket (``REGATE_RAW_BUCKET``), everything as received::
     pastell/{id_e}/{id_d}/detail.json                       capture envelope + document as received
     pastell/{id_e}/{id_d}/files/{field}/{num}/{file name}   file bytes as received
     inbox/{name}.zip                                        depot ZIPs pushed by Pastell (SFTP → S3)
-    inbox-rejected/{name}.zip (+ .reason.json)             ZIPs that could not be ingested, never lost
+    inbox-rejected/{name}.zip, {name}.reason.json           ZIPs that could not be ingested, never lost
     pastell-flux/{flux}.json                                flux definition as received (GET /flux/{flux})
     _state/watermarks/{id_e}/{flux}.json                    capture high-water mark per (entity, flux)
     _state/acts/{siren}/{act key}.json                      act identity → the raw document holding it
                                                             (push and pull of one act are one document)
-    _state/runs/capture/latest.json                         last capture run report
+    _state/runs/capture/latest.json                         last pull capture run report
+    _state/runs/ingest/latest.json                          last push ingest run report
 
 Curated bucket (``REGATE_CURATED_BUCKET``), a pure function of raw + settings::
 
@@ -25,7 +26,8 @@ Curated bucket (``REGATE_CURATED_BUCKET``), a pure function of raw + settings::
     public/documents/{document_id}/{file name}              published documents (non-enumerable ids)
     quarantine/{id_e}/{id_d}.json                           rejected act + machine-readable reason
     catalog/catalog.jsonld, catalog/catalog.csv             DCAT-AP and SCDL catalogue
-    _state/dirty/{siren}/{annee}                            partitions awaiting (re)publication
+    _state/partitions/{siren|all}/{annee}.json              partition manifests (optimistic concurrency, If-Match)
+    _state/dirty/{siren|all}/{annee}                        partitions awaiting (re)publication
     _state/publish/state.json                               what was published where (ids, checksums)
     _state/runs/{stage}/latest.json                         last run report per stage
     _cache/siret/{siren}.json                               SIRET resolution cache
@@ -102,6 +104,11 @@ def act_index_key(siren: str, act_key: str) -> str:
 def inbox_rejected_key(inbox_key: str) -> str:
     name = inbox_key[len(INBOX_PREFIX) :] if inbox_key.startswith(INBOX_PREFIX) else inbox_key
     return INBOX_REJECTED_PREFIX + name
+
+
+def inbox_rejection_reason_key(inbox_key: str) -> str:
+    """``inbox-rejected/{name}.reason.json`` beside the rejected ``inbox-rejected/{name}.zip``."""
+    return inbox_rejected_key(inbox_key).removesuffix(".zip") + ".reason.json"
 
 
 def run_report_key(stage: str) -> str:

@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from regate.clock import Clock, SystemClock
@@ -75,6 +75,8 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 
 MSG_INVALID_TOKEN = "Invalid API token"
+#: 401 texts of udata's token system for keys that exist but no longer work (datagouv-api.md §2).
+KEY_STATES = {"revoked": "Revoked API token", "expired": "Expired API token", "inactive": "Inactive user"}
 MSG_UNAUTHORIZED = (
     "The server could not verify that you are authorized to access the URL requested. You either supplied "
     "the wrong credentials (e.g. a bad password), or your browser doesn't understand how to supply the "
@@ -193,6 +195,7 @@ class DatagouvSimulator:
         self.root_url = "http://localhost"
         self.request_log: list[LoggedRequest] = []
         self._faults: list[Fault] = []
+        self._disabled_keys: dict[str, str] = {}  # key → KEY_STATES entry
         self._chunks: dict[str, dict[int, bytes]] = {}
         self._lock = threading.RLock()
         self._map = Map([rule.empty() for rule in _RULES], strict_slashes=True)
@@ -244,6 +247,13 @@ class DatagouvSimulator:
         with self._lock:
             self._faults.append(Fault(status, path_regex, method, times, dict(headers or {}), body))
 
+    def disable_key(self, key: str, state: str = "revoked") -> None:
+        """Make a known key fail with udata's text for ``revoked``, ``expired`` or ``inactive`` (user)."""
+        if state not in KEY_STATES:
+            raise ValueError(f"state must be one of {sorted(KEY_STATES)}")
+        with self._lock:
+            self._disabled_keys[key] = state
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -287,9 +297,12 @@ class DatagouvSimulator:
     ) -> DatagouvSimulator:
         """A simulator resuming a saved portal (raises ``StateError`` on a damaged file)."""
         return cls(
-            api_keys, clock=clock, catalogue=catalogue, allow_local_urls=allow_local_urls,
+            api_keys,
+            clock=clock,
+            catalogue=catalogue,
+            allow_local_urls=allow_local_urls,
             portal=Portal.from_json(text),
-        )  # fmt: skip
+        )
 
     @contextmanager
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[SimulatorServer]:
@@ -335,7 +348,8 @@ class DatagouvSimulator:
             self._faults.remove(fault)
         headers = dict(fault.headers)
         if fault.status == 429:
-            retry_after = int(headers.get("Retry-After", "1"))
+            given = headers.get("Retry-After", "1")
+            retry_after = int(given) if given.strip().isdigit() else 1  # an HTTP date is passed through as is
             reset = self.clock.now() + timedelta(seconds=retry_after)
             headers.setdefault("Retry-After", str(retry_after))
             headers.setdefault("X-RateLimit-Limit", str(self.rate_limit))
@@ -369,8 +383,11 @@ class DatagouvSimulator:
         except RequestRedirect as redirect:  # missing trailing slash: 308, like Flask
             return redirect.get_response(request.environ)  # type: ignore[return-value]
         except MethodNotAllowed as exc:
-            return _json_response(405, {"message": "The method is not allowed for the requested URL."},
-                                  {"Allow": ", ".join(exc.valid_methods or [])})  # fmt: skip
+            return _json_response(
+                405,
+                {"message": "The method is not allowed for the requested URL."},
+                {"Allow": ", ".join(exc.valid_methods or [])},
+            )
         except NotFound:
             return _json_response(404, {"message": MSG_NOT_FOUND})
         except HTTPException as exc:  # pragma: no cover - other routing errors
@@ -399,6 +416,8 @@ class DatagouvSimulator:
         user = self.api_keys.get(key)
         if user is None:
             raise ApiError(401, {"message": MSG_INVALID_TOKEN})
+        if key in self._disabled_keys:
+            raise ApiError(401, {"message": KEY_STATES[self._disabled_keys[key]]})
         return user
 
     @staticmethod
@@ -496,10 +515,12 @@ class DatagouvSimulator:
             raise ApiError(404, {"message": MSG_NOT_FOUND})
         member = self._portal.is_member(ctx.user, found["id"])
         items = [
-            d for d in self._portal.datasets.values()
-            if d.get("organization") == found["id"] and not d.get("deleted")
+            d
+            for d in self._portal.datasets.values()
+            if d.get("organization") == found["id"]
+            and not d.get("deleted")
             and (member or not d.get("private"))
-        ]  # fmt: skip
+        ]
         items = self._sorted(ctx, items, default="-created")
         return self._page(ctx, items, lambda d: render_dataset(self._portal, d, ctx.root, ctx.user))
 
@@ -519,9 +540,10 @@ class DatagouvSimulator:
         if args.get("owner"):
             owner = args["owner"]
             items = [
-                d for d in items
+                d
+                for d in items
                 if d.get("owner") and owner in (d["owner"], self._portal.users.get(d["owner"], {}).get("id"))
-            ]  # fmt: skip
+            ]
         for tag in args.getlist("tag"):
             items = [d for d in items if slugify(tag) in d.get("tags", [])]
         if args.get("license"):
@@ -532,13 +554,14 @@ class DatagouvSimulator:
         if args.get("schema"):
             name, version = args["schema"], args.get("schema_version")
             items = [
-                d for d in items
+                d
+                for d in items
                 if any(
                     (r.get("schema") or {}).get("name") == name
                     and (version is None or (r.get("schema") or {}).get("version") == version)
                     for r in d["resources"]
                 )
-            ]  # fmt: skip
+            ]
         if args.get("q"):
             needle = args["q"].casefold()
             items = [
@@ -592,9 +615,9 @@ class DatagouvSimulator:
             "last_update": _iso(now),
             **values,
         }
-        self._portal.datasets[ds_id] = record
         if "resources" in body:
-            self._replace_resources(ctx, record, body["resources"])
+            self._set_resources(record, self._prepare_resources(record, body["resources"]))
+        self._portal.datasets[ds_id] = record
         return _json_response(201, render_dataset(self._portal, record, ctx.root, user))
 
     def _ep_dataset(self, ctx: Context, dataset: str) -> Response:
@@ -614,19 +637,24 @@ class DatagouvSimulator:
             values = clean_dataset_form(body, current)
         except FormError as exc:
             raise ApiError(400, {"errors": exc.errors}) from None
+        resources = self._prepare_resources(ds, body["resources"]) if "resources" in body else None
         if values["title"] != ds["title"]:
             new_slug = self._portal.unique_dataset_slug(slugify(values["title"]), exclude_id=ds["id"])
             if new_slug != ds["slug"]:
                 ds["_old_slugs"] = [*ds.get("_old_slugs", []), ds["slug"]]
                 ds["slug"] = new_slug
         ds.update(values)  # organisation and owner are not in the form: they cannot change
-        if "resources" in body:
-            self._replace_resources(ctx, ds, body["resources"])
+        if resources is not None:
+            self._set_resources(ds, resources)
         ds["last_modified"] = self._now_iso()
         return _json_response(200, render_dataset(self._portal, ds, ctx.root, ctx.user))
 
-    def _replace_resources(self, ctx: Context, ds: dict[str, Any], items: Any) -> None:
-        """``resources`` sent with a dataset replaces the list (known ids updated, new remotes created)."""
+    def _prepare_resources(self, ds: dict[str, Any], items: Any) -> list[dict[str, Any]]:
+        """``resources`` sent with a dataset replaces the list (known ids updated, new remotes created).
+
+        Validates every item first (errors nested per item, as WTForms' FieldList does) and returns the new
+        list without touching the dataset, so a 400 leaves the portal unchanged.
+        """
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise ApiError(400, {"errors": {"resources": ["Resources must be a list of objects."]}})
         existing = {r["id"]: r for r in ds["resources"]}
@@ -646,13 +674,16 @@ class DatagouvSimulator:
         now = self._now_iso()
         new_list = []
         for current, values in cleaned:
-            record = current if current is not None else self._new_resource_record("remote", now)
+            record = dict(current) if current is not None else self._new_resource_record("remote", now)
             record.update(values)
             new_list.append(record)
-        for gone in set(existing) - {r["id"] for r in new_list}:
+        return new_list
+
+    def _set_resources(self, ds: dict[str, Any], new_list: list[dict[str, Any]]) -> None:
+        for gone in {r["id"] for r in ds["resources"]} - {r["id"] for r in new_list}:
             self._portal.drop_file(gone)
         ds["resources"] = new_list
-        ds["last_update"] = now
+        ds["last_update"] = self._now_iso()
 
     def _clean_resource(self, body: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
         return clean_resource_form(body, current, self.catalogue, allow_local_urls=self.allow_local_urls)
@@ -722,7 +753,7 @@ class DatagouvSimulator:
         now = self._now_iso()
         res = self._new_resource_record("file", now)
         res["type"] = "main"
-        self._host_file(ctx, ds, res, filename, data)
+        self._host_file(ds, res, filename, data)
         ds["resources"].insert(0, res)
         ds["last_update"] = ds["last_modified"] = now
         return _json_response(201, {**render_resource(self._portal, res, ctx.root), "success": True})
@@ -736,7 +767,7 @@ class DatagouvSimulator:
         filename, data = received
         self._portal.drop_file(rid)  # the previous stored file is deleted
         res["filetype"] = "file"
-        self._host_file(ctx, ds, res, filename, data)
+        self._host_file(ds, res, filename, data)
         now = self._now_iso()
         res["last_modified"] = now
         ds["last_update"] = ds["last_modified"] = now
@@ -789,9 +820,7 @@ class DatagouvSimulator:
             raise ApiError(415, {"message": MSG_HTML})
         return filename, data
 
-    def _host_file(
-        self, ctx: Context, ds: dict[str, Any], res: dict[str, Any], filename: str, data: bytes
-    ) -> None:
+    def _host_file(self, ds: dict[str, Any], res: dict[str, Any], filename: str, data: bytes) -> None:
         """Store the bytes and set what udata derives from them (title reset to the stored file name)."""
         name = normalize_filename(filename)
         ext = file_extension(name)
@@ -841,9 +870,11 @@ class DatagouvSimulator:
         if key_name not in keys:
             raise ApiError(
                 400,
-                {"errors": {"sort": f"The value '{sort}' is not a valid choice for 'sort'."},
-                 "message": "Input payload validation failed"},
-            )  # fmt: skip
+                {
+                    "errors": {"sort": f"The value '{sort}' is not a valid choice for 'sort'."},
+                    "message": "Input payload validation failed",
+                },
+            )
         return sorted(items, key=lambda d: (keys[key_name](d), d["id"]), reverse=reverse)
 
     def _page(self, ctx: Context, items: list[Any], render: Callable[[Any], Any]) -> Response:
@@ -858,9 +889,11 @@ class DatagouvSimulator:
             if value < 1:
                 raise ApiError(
                     400,
-                    {"errors": {name: f"{name} must be a positive integer"},
-                     "message": "Input payload validation failed"},
-                )  # fmt: skip
+                    {
+                        "errors": {name: f"{name} must be a positive integer"},
+                        "message": "Input payload validation failed",
+                    },
+                )
             values[name] = value
         page, size = values["page"], values["page_size"]
         start = (page - 1) * size
@@ -912,21 +945,34 @@ class DatagouvSimulator:
         now = self._now_iso()
         self._portal.ensure_user(DEMO_USER, now)
         self._portal.add_organization(
-            DEMO_ORG_NAME, now, members=[DEMO_USER], slug=DEMO_ORG_SLUG,
+            DEMO_ORG_NAME,
+            now,
+            members=[DEMO_USER],
+            slug=DEMO_ORG_SLUG,
             description="Syndicat mixte de coopération territoriale — organisation de démonstration.",
-        )  # fmt: skip
+        )
         for name, siret, member in SEED_COLLECTIVITES:
             self._portal.add_organization(
                 name, now, business_number_id=siret, members=[DEMO_USER] if member else []
             )
 
 
-class SimulatorServer:
-    """A werkzeug threaded server running a simulator in a background thread."""
+class _QuietRequestHandler(WSGIRequestHandler):
+    """No access log line per request (tests and the demo read ``request_log`` instead); errors still log."""
 
-    def __init__(self, app: DatagouvSimulator, host: str = "127.0.0.1", port: int = 0) -> None:
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+class SimulatorServer:
+    """A werkzeug threaded server running a simulator in a background thread (or in the CLI's thread)."""
+
+    def __init__(
+        self, app: DatagouvSimulator, host: str = "127.0.0.1", port: int = 0, *, access_log: bool = False
+    ) -> None:
         self.app = app
-        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        handler = WSGIRequestHandler if access_log else _QuietRequestHandler
+        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=handler)
         self.host = host
         self.port: int = self._server.server_port
         self._thread = threading.Thread(
@@ -1047,8 +1093,13 @@ def _iso(moment: datetime) -> str:
 
 def _mime_for(name: str) -> str:
     ext = file_extension(name)
-    known = {"csv": "text/csv", "json": "application/json", "geojson": "application/geo+json",
-             "xml": "application/xml", "parquet": "application/vnd.apache.parquet"}  # fmt: skip
+    known = {
+        "csv": "text/csv",
+        "json": "application/json",
+        "geojson": "application/geo+json",
+        "xml": "application/xml",
+        "parquet": "application/vnd.apache.parquet",
+    }
     return known.get(ext) or mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 

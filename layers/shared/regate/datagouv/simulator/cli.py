@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
+from types import FrameType
 
 from rich.console import Console
 
@@ -29,11 +32,23 @@ def save_state(sim: DatagouvSimulator, state: Path) -> None:
     tmp.replace(state)
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM (``kill``, ``timeout``, containers) both stop the server cleanly so the state is
+    saved; SIGINT is re-armed because shells start background jobs with it ignored."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _interrupt)
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
 def run(host: str, port: int, api_key: str, state: Path | None) -> None:
     """Serve until Ctrl-C; print the URL, the key and the organisation ids operators need."""
     console = Console()
     sim = load_simulator(api_key, state)
-    server = SimulatorServer(sim, host, port)
+    server = SimulatorServer(sim, host, port, access_log=True)  # operators watch the calls go by
     console.print(f"[bold]data.gouv.fr simulator[/bold] on {server.url}  (API: {server.url}/api/1/)")
     console.print(f"API key (X-API-KEY): {api_key}   user: {DEMO_USER}")
     for org in sim.organizations():
@@ -43,6 +58,7 @@ def run(host: str, port: int, api_key: str, state: Path | None) -> None:
     if state is not None:
         console.print(f"state file: {state} (saved on exit)")
     console.print("Ctrl-C to stop.")
+    stop_on_signals()
     try:
         server.serve_forever()
     finally:

@@ -23,6 +23,7 @@ from regate.pastell.simulator.state import DOCUMENT_CONSULTATION, Account, Docum
 
 if TYPE_CHECKING:
     from regate.pastell.simulator.simulator import PastellSimulator
+    from regate.pastell.simulator.state import Platform
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 ALLOWED_METHODS = ("GET", "POST", "PATCH", "DELETE")
@@ -146,7 +147,7 @@ class PastellApi:
         self.sim = sim
 
     @property
-    def platform(self):
+    def platform(self) -> Platform:
         return self.sim.platform
 
     # entry point

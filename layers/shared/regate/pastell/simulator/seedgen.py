@@ -496,13 +496,33 @@ class _Builder:
         return doc
 
 
+def _renumber(docs: list[dict[str, Any]]) -> None:
+    """Give each register (entity, nature, year) numbers that grow with the decision date, as in real life.
+
+    Done after generation so the RNG sequence, hence every ``id_d`` other tests rely on, stays the same.
+    """
+    registers: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for doc in docs:
+        numero = doc["data"]["numero_de_lacte"]
+        prefix = numero.rsplit("_", 1)[0]
+        registers.setdefault((doc["id_e"], prefix, doc["data"]["date_de_lacte"][:4]), []).append(doc)
+    for (_id_e, prefix, _year), members in registers.items():
+        ordered = sorted(members, key=lambda d: (d["data"]["date_de_lacte"], d["history"][0][1]))
+        for n, doc in enumerate(ordered, start=1):
+            data = doc["data"]
+            old = data["numero_de_lacte"]
+            data["numero_de_lacte"] = f"{prefix}_{n:03d}"
+            if "acte_unique_id" in data:
+                data["acte_unique_id"] = data["acte_unique_id"].replace(
+                    f"-{old}-", f"-{data['numero_de_lacte']}-"
+                )
+
+
 def build() -> dict[str, Any]:
     b = _Builder()
     for id_e, (pool, count) in PLAN.items():
-        # Decision dates in order, so act numbers grow with time as in a real register.
-        dates = sorted(b.act_date() for _ in range(count))
-        for i, decision in enumerate(dates):
-            b.act(id_e, pool[i % len(pool)], decision=decision)
+        for i in range(count):
+            b.act(id_e, pool[i % len(pool)])
     # The §20 cases, explicitly (each one findable by its numero/objet; see tests/unit/pastell_sim).
     b.act(
         "13",
@@ -598,6 +618,7 @@ def build() -> dict[str, Any]:
         state="modification",
         objet="Tarifs des prestations du service de médecine préventive",
     )
+    _renumber(b.docs)
     return {
         "version": 1,
         "platform": {"version": "4.1.6", "revision": "9f3c2e1", "last_changed_date": "2025-03-18 14:05:12"},

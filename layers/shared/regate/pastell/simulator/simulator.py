@@ -188,7 +188,9 @@ class PastellSimulator:
         req = Request(method, path, query, headers, body, environ.get("REMOTE_ADDR", "127.0.0.1"))
         response, _login = self.handle(req, content_type=environ.get("CONTENT_TYPE", ""))
         reason = _HTTP_REASONS.get(response.status, "Error")
-        out_headers = [*response.headers, ("Content-Length", str(len(response.body)))]
+        # PHP writes header bytes as they are (UTF-8 file names included); WSGI carries bytes as latin-1 str.
+        out_headers = [(k, v.encode("utf-8").decode("latin-1")) for k, v in response.headers]
+        out_headers.append(("Content-Length", str(len(response.body))))
         start_response(f"{response.status} {reason}", out_headers)
         return [response.body]
 
