@@ -268,7 +268,7 @@ def test_publish_collectivite_mode_uses_own_org_or_names_it_under_opsn(h: Harnes
     rennes, metro = by_scope[RENNES], by_scope[METRO]
     assert rennes["organization"]["name"] == "Ville de Rennes"  # the key is a member
     assert "Ville de Rennes" in rennes["title"]
-    # Rennes Métropole's SIRET in the file matches no organisation of the simulator: OPSN, named.
+    # Rennes Métropole's organisation exists but the key is not a member of it: OPSN, named.
     assert metro["organization"]["slug"] == DEMO_ORG_SLUG
     assert "Rennes Métropole" in metro["title"] and "pour son compte" in metro["description"]
     titles = sorted(r["title"] for r in rennes["resources"])

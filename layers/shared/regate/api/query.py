@@ -181,7 +181,7 @@ class Filtres:
             clauses.append("(delib_matiere_code = ? OR starts_with(delib_matiere_code, ?))")
             args.extend([self.matiere, self.matiere + "."])
         for token in self.tokens:
-            clauses.append("contains(strip_accents(lower(delib_objet)), ?)")
+            clauses.append("contains(__OBJET__, ?)")  # the source says how the folded objet is read
             args.append(token)
         if self.publie is not None:
             clauses.append("documents_publics = ?")
@@ -225,6 +225,7 @@ class Cursor:
 
 
 MEMORY_TABLE = "actes_publics"
+FOLDED_OBJET = "strip_accents(lower(delib_objet))"
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,7 @@ class Source:
     params: list[Any]
     version: str
     empty: bool
+    objet: str = FOLDED_OBJET  # folded objet: computed per row, or precomputed in the memory table
 
 
 @dataclass
@@ -294,7 +296,7 @@ class ActesQuery:
                 if len(partitions) > self.memory_threshold:
                     snapshot = self.dataset.snapshot(refresh=attempt == 1) if filtres.sirens else snapshot
                     self._sync_memory(list(snapshot.partitions))
-                    return Source(MEMORY_TABLE, [], version, empty=False)
+                    return Source(MEMORY_TABLE, [], version, empty=False, objet="objet_plie")
                 files = self.dataset.local_files(partitions)
                 return Source("read_parquet(?, hive_partitioning=false)", [files], version, empty=not files)
             except PartitionChanged:
@@ -314,8 +316,8 @@ class ActesQuery:
             try:
                 if not self._memory_ready:
                     cur.execute(
-                        f"CREATE OR REPLACE TABLE {MEMORY_TABLE} AS SELECT * FROM "
-                        "read_parquet(?, hive_partitioning=false, filename=true) LIMIT 0",
+                        f"CREATE OR REPLACE TABLE {MEMORY_TABLE} AS SELECT *, {FOLDED_OBJET} AS objet_plie "
+                        "FROM read_parquet(?, hive_partitioning=false, filename=true) LIMIT 0",
                         [list(wanted)[:1] or fresh[:1]],
                     )
                     self._memory_ready = True
@@ -324,7 +326,7 @@ class ActesQuery:
                     cur.execute(f"DELETE FROM {MEMORY_TABLE} WHERE filename IN (SELECT unnest(?))", [stale])
                 if fresh:
                     cur.execute(
-                        f"INSERT INTO {MEMORY_TABLE} SELECT * FROM "
+                        f"INSERT INTO {MEMORY_TABLE} BY NAME SELECT *, {FOLDED_OBJET} AS objet_plie FROM "
                         "read_parquet(?, hive_partitioning=false, filename=true, union_by_name=true)",
                         [fresh],
                     )
@@ -349,7 +351,8 @@ class ActesQuery:
             return []
         cur = self._cursor()
         try:
-            result = cur.execute(sql.replace("__ACTES__", source.sql), [*source.params, *args])
+            sql = sql.replace("__ACTES__", source.sql).replace("__OBJET__", source.objet)
+            result = cur.execute(sql, [*source.params, *args])
             names = [d[0] for d in result.description]
             return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
         finally:
@@ -423,6 +426,7 @@ class ActesQuery:
         order = f"ORDER BY {column} {direction}, acte_id {direction}"
         cur = self._cursor()
         try:
+            where = where.replace("__OBJET__", files.objet)
             cur.execute(
                 f"COPY (SELECT {select} FROM {files.sql} WHERE {where} {order}) TO '{out}' ({options})",
                 [*files.params, *args],

@@ -26,7 +26,7 @@ DEMO_ORG_NAME = "Mégalis Bretagne (simulation)"
 #: Breton collectivités seeded as organisations: (name, SIRET, is "regate" a member?).
 SEED_COLLECTIVITES: tuple[tuple[str, str, bool], ...] = (
     ("Ville de Rennes", "21350238800019", True),
-    ("Rennes Métropole", "24350013900189", True),
+    ("Rennes Métropole", "24350013900189", False),
     ("Ville de Saint-Brieuc", "21220278200018", True),
     ("Ville de Brest", "21290019500018", False),
     ("Ville de Quimper", "21290232400012", False),
