@@ -247,11 +247,14 @@ def installed_size_mb(requirements: list[str]) -> tuple[float, dict[str, float]]
 
 
 def runtime_requirements() -> list[str]:
-    import tomllib
-
-    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
-    # typer/rich are the CLI only; the API function ships the rest.
-    return [d for d in project["dependencies"] if not d.startswith(("typer", "rich"))]
+    """What the deployed API function carries: the shared layer's requirements plus its own
+    (``functions/api/requirements.txt``: duckdb); pyarrow is not needed by the API."""
+    requirements: list[str] = []
+    for path in (REPO_ROOT / "layers/shared/requirements.txt", REPO_ROOT / "functions/api/requirements.txt"):
+        if path.exists():
+            lines = path.read_text().splitlines()
+            requirements += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    return requirements
 
 
 def main(argv: list[str]) -> None:
@@ -347,7 +350,7 @@ def main(argv: list[str]) -> None:
     total, sizes = installed_size_mb(runtime_requirements())
     biggest = ", ".join(f"{k} {v:.0f}" for k, v in sorted(sizes.items(), key=lambda kv: -kv[1])[:6])
     print(
-        f"API function package (runtime deps without typer/rich, unzipped): {total:.0f} MB "
+        f"API function package (shared layer + function requirements, unzipped): {total:.0f} MB "
         f"(limit 250 MB); largest: {biggest}"
     )
     server.stop()

@@ -97,6 +97,13 @@ class Settings(BaseSettings):
     api_cache_dir: str = Field(default="/tmp/regate-cache", description="Partition cache (by S3 version)")
     api_cache_max_age_seconds: int = Field(default=300, ge=0, description="Cache-Control max-age")
     api_presign_seconds: int = Field(default=300, ge=1, le=3600)
+    api_list_ttl_seconds: float = Field(
+        default=5.0, ge=0, description="How long a LIST of the public dataset is reused (data version, ETags)"
+    )
+    api_memory_threshold_partitions: int = Field(
+        default=64, ge=1, description="Above this many partitions a query uses the in-memory national table"
+    )
+    api_download_workers: int = Field(default=16, ge=1, le=64, description="Parallel partition downloads")
 
     @field_validator("pastell_flux", "pastell_flux_sans_tdt", mode="before")
     @classmethod

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pyarrow.parquet as pq
 import pytest
 import requests
-from conftest import (
+from api_scenario import (
     ANNEXE_PUBLIC,
     BREST,
     DOC_PUBLIC,
@@ -278,6 +278,18 @@ def test_scdl_file_is_byte_identical(client: Client, seeded: Any) -> None:
     assert response["body"].encode() == seeded.get_bytes(layout.scdl_deliberations_key(RENNES, 2024))
     assert client.get(f"/v1/deliberations/{RENNES}/2023.csv")["statusCode"] == 404
     assert client.get("/v1/deliberations/12/2024.csv")["statusCode"] == 422
+
+
+def test_national_scdl_file_is_served_as_published(fresh_client: Client, seeded: Any) -> None:
+    """``all`` is the national yearly file: the URL remote resources on data.gouv.fr point at."""
+    assert fresh_client.get("/v1/deliberations/all/2024.csv")["statusCode"] == 404  # not written yet
+    national = seeded.get_bytes(layout.scdl_deliberations_key(RENNES, 2024))
+    seeded.put_if_changed(layout.scdl_deliberations_national_key(2024), national, "text/csv")
+    response = fresh_client.get("/v1/deliberations/all/2024.csv")
+    assert response["statusCode"] == 200
+    assert response["body"].encode() == national
+    assert 'filename="all-2024.csv"' in response["headers"]["Content-Disposition"]
+    assert fresh_client.get("/v1/deliberations/ALL/2024.csv")["statusCode"] == 422
 
 
 # ---------------------------------------------------------------------------- collectivités

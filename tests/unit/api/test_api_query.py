@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import MemoryStore
+from api_memory_store import MemoryStore
 
 from regate.api.dataset import PublicDataset, data_version
 from regate.api.errors import ApiError

@@ -66,20 +66,28 @@ def build_services(
     settings: Settings,
     s3_client: Any | None = None,
     directory: CollectiviteDirectoryLike | None = None,
-    list_ttl_seconds: float = 5.0,
-    memory_threshold: int = 64,
+    list_ttl_seconds: float | None = None,
+    memory_threshold: int | None = None,
 ) -> ApiServices:
-    """Wire the API on real (or moto) S3; ``directory=None`` loads :mod:`regate.collectivites`."""
+    """Wire the API on real (or moto) S3; ``directory=None`` loads :mod:`regate.collectivites`.
+
+    Limits come from the settings (``REGATE_API_*``); the keyword arguments override them in tests."""
     if s3_client is None:
         from regate.storage.store import make_s3_client
 
         s3_client = make_s3_client(settings)
     curated = ObjectStore(s3_client, settings.curated_bucket)
     raw = ObjectStore(s3_client, settings.raw_bucket)
-    dataset = PublicDataset(curated, settings.api_cache_dir, list_ttl_seconds=list_ttl_seconds)
+    dataset = PublicDataset(
+        curated,
+        settings.api_cache_dir,
+        list_ttl_seconds=settings.api_list_ttl_seconds if list_ttl_seconds is None else list_ttl_seconds,
+        download_workers=settings.api_download_workers,
+    )
     if directory is None:
         directory = load_directory(curated, settings)
-    query = ActesQuery(dataset, memory_threshold=memory_threshold)
+    threshold = settings.api_memory_threshold_partitions if memory_threshold is None else memory_threshold
+    query = ActesQuery(dataset, memory_threshold=threshold)
     return ApiServices(settings, curated, raw, query, directory or EmptyDirectory())
 
 
@@ -260,13 +268,20 @@ def create_app(services: ApiServices) -> APIGatewayHttpResolver:
     @app.get(ROUTES_BY_ID["deliberations_scdl"].resolver_path)
     def deliberations_scdl(siren: str, annee: str) -> Response:
         _params(app, ROUTES_BY_ID["deliberations_scdl"].params)
-        if not SIREN_PATH_RE.match(siren):
-            raise invalid_value("siren", "SIREN attendu (9 chiffres)")
+        national = siren == layout.NATIONAL
+        if not national and not SIREN_PATH_RE.match(siren):
+            raise invalid_value("siren", "SIREN attendu (9 chiffres) ou « all » pour le fichier national")
         if not YEAR_PATH_RE.match(annee):
             raise invalid_value("annee", "année sur 4 chiffres attendue")
-        found = s.curated.get_with_etag(layout.scdl_deliberations_key(siren, int(annee)))
+        key = (
+            layout.scdl_deliberations_national_key(int(annee))
+            if national
+            else layout.scdl_deliberations_key(siren, int(annee))
+        )
+        found = s.curated.get_with_etag(key)
         if found is None:
-            raise not_found(f"Aucun fichier SCDL publié pour la collectivité {siren} en {annee}.")
+            who = "national" if national else f"pour la collectivité {siren}"
+            raise not_found(f"Aucun fichier SCDL {who} publié en {annee}.")
         body, etag = found
         return respond(
             app,

@@ -1,9 +1,11 @@
 """Serve the API resolver over plain HTTP (``regate serve``), exactly as API Gateway would call it.
 
 Each HTTP request becomes an API Gateway HTTP API (payload 2.0) event; the Lambda-style response is
-written back. ``ThreadingHTTPServer`` handles concurrent requests; powertools resolvers keep
-per-request state, so each thread gets its own resolver over the shared services (one DuckDB connection,
-one partition cache).
+written back. ``ThreadingHTTPServer`` accepts concurrent connections (slow clients, keep-alive, large
+downloads do not block others), but events are resolved one at a time: powertools stores the current
+event on the ``BaseRouter`` *class* (process-global), so two resolutions running at once can read each
+other's query string — even on separate resolver instances. That is also Lambda's model (one event per
+container at a time); scale out with more processes, not threads.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 Resolve = Callable[[dict[str, Any]], dict[str, Any]]
+
+#: Serialises event resolution in this process (see the module docstring).
+RESOLVE_LOCK = threading.Lock()
 
 
 def http_api_event(
@@ -74,7 +79,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             event["body"] = self.rfile.read(length).decode("utf-8", "replace")
-        result = type(self).resolve(event)
+        with RESOLVE_LOCK:
+            result = type(self).resolve(event)
         body = result.get("body") or ""
         payload = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
         status = int(result.get("statusCode", 200))
@@ -105,7 +111,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def thread_local_resolver(factory: Callable[[], Any]) -> Resolve:
-    """``resolve(event)`` using one resolver per thread (built by ``factory``)."""
+    """``resolve(event)`` using one resolver per thread (built by ``factory``); callers still hold
+    :data:`RESOLVE_LOCK` while resolving (powertools keeps the current event on the class)."""
     local = threading.local()
 
     def resolve(event: dict[str, Any]) -> dict[str, Any]:

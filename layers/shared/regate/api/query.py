@@ -225,6 +225,17 @@ class Cursor:
 
 
 MEMORY_TABLE = "actes_publics"
+#: What map popups and report tables show of the latest acts (fewer columns = cheaper window query).
+LATEST_FIELDS = (
+    "acte_id",
+    "siren",
+    "annee",
+    "delib_date",
+    "delib_objet",
+    "delib_matiere_code",
+    "delib_url",
+    "documents_publics",
+)
 FOLDED_OBJET = "strip_accents(lower(delib_objet))"
 
 
@@ -474,13 +485,13 @@ class ActesQuery:
         files = self._files(filtres)
         where, args = filtres.where()
         partition = "siren, annee" if by_year else "siren"
+        columns = ", ".join(LATEST_FIELDS)
         return [
-            public_row(r, list(DELIBERATION_FIELDS))
+            public_row(r, list(LATEST_FIELDS))
             for r in self._fetch(
-                f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY {partition} "
+                f"SELECT {columns}, row_number() OVER (PARTITION BY {partition} "
                 "ORDER BY delib_date DESC, acte_id DESC) AS rang "
-                f"FROM __ACTES__ WHERE {where}) WHERE rang <= ? "
-                "ORDER BY siren, annee, rang",
+                f"FROM __ACTES__ WHERE {where} QUALIFY rang <= ? ORDER BY siren, annee, rang",
                 [*args, per_group],
                 files,
             )

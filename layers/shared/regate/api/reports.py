@@ -15,20 +15,10 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode
 
+from regate.actes.nomenclature import NIVEAU1
 from regate.api.collectivites import CollectiviteDirectoryLike, describe
 from regate.storage import layout
 
-MATIERES_NIVEAU_1 = {
-    "1": "Commande publique",
-    "2": "Urbanisme",
-    "3": "Domaine et patrimoine",
-    "4": "Fonction publique",
-    "5": "Institutions et vie politique",
-    "6": "Libertés publiques et pouvoirs de police",
-    "7": "Finances locales",
-    "8": "Domaines de compétences par thèmes",
-    "9": "Autres domaines de compétences",
-}
 MOIS = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")
 #: Reference-map act counters by ACTES nature.
 NATURE_COUNTERS = {
@@ -256,7 +246,7 @@ def mreport_deliberations(
                     )
                 )
         for order, item in enumerate(sorted(matieres, key=lambda m: (-int(m["nombre"]), str(m["cle"]))), 1):
-            label = MATIERES_NIVEAU_1.get(str(item["cle"]), "Non classé")
+            label = NIVEAU1.get(str(item["cle"]), "Non classé")
             rows.append(_row(siren, "delib_par_matiere", "1", order, label, item["nombre"]))
         for order, act in enumerate(latest, 1):
             objet = html.escape(act["delib_objet"] or "")

@@ -96,11 +96,19 @@ ROUTES: tuple[RouteSpec, ...] = (
         "/v1/deliberations/{siren}/{annee}.csv",
         "deliberations_scdl",
         "Fichier SCDL publié",
-        "Le fichier SCDL délibérations d'une collectivité et d'une année, octet pour octet tel que publié.",
+        "Le fichier SCDL délibérations d'une collectivité et d'une année, octet pour octet tel que publié ; "
+        "`all` à la place du SIREN donne le fichier national de l'année (toutes les collectivités).",
         NoParams,
         None,
         content_types=("text/csv",),
-        path_params=(SIREN, PathParam("annee", "Année (4 chiffres)", r"^\d{4}$")),
+        path_params=(
+            PathParam(
+                "siren",
+                "SIREN de la collectivité (9 chiffres), ou `all` pour le fichier national",
+                r"^(\d{9}|all)$",
+            ),
+            PathParam("annee", "Année (4 chiffres)", r"^\d{4}$"),
+        ),
     ),
     RouteSpec(
         "/v1/collectivites",
