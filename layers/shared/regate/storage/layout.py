@@ -26,7 +26,7 @@ Curated bucket (``REGATE_CURATED_BUCKET``), a pure function of raw + settings::
     public/documents/{document_id}/{file name}              published documents (non-enumerable ids)
     quarantine/{id_e}/{id_d}.json                           rejected act + machine-readable reason
     catalog/catalog.jsonld, catalog/catalog.csv             DCAT-AP and SCDL catalogue
-    _state/partitions/{siren|all}/{annee}.json              partition manifests (optimistic concurrency, If-Match)
+    _state/partitions/{siren|all}/{annee}.json              partition manifests (If-Match concurrency)
     _state/dirty/{siren|all}/{annee}                        partitions awaiting (re)publication
     _state/publish/state.json                               what was published where (ids, checksums)
     _state/runs/{stage}/latest.json                         last run report per stage
