@@ -154,3 +154,13 @@ def serve_api(
 
     services = build_services(settings, directory=directory)
     return make_server(host, port, thread_local_resolver(lambda: create_app(services)), verbose=verbose)
+
+
+def serve_until_interrupted(server: ThreadingHTTPServer) -> None:
+    """Serve until Ctrl-C, then release the socket (``regate serve`` and ``regate demo``)."""
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

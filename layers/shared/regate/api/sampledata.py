@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from regate.actes.model import NATURES
+
 MATIERES = [
     ("1.1", "commande publique/marchés publics"),
     ("2.1", "urbanisme/documents d'urbanisme"),
@@ -36,15 +38,7 @@ OBJETS = [
     "Décision modificative n°2 du budget annexe",
     "Convention avec la communauté de communes pour la piscine",
 ]
-NATURE_LIBELLES = {
-    1: "Délibérations",
-    2: "Actes réglementaires",
-    3: "Actes individuels",
-    4: "Contrats, conventions et avenants",
-    5: "Documents budgétaires et financiers",
-    6: "Autres",
-    7: "Hors préfecture",
-}
+NATURE_LIBELLES = NATURES
 
 
 @dataclass

@@ -14,15 +14,10 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on"),
     ) -> None:
         """Serve the read-only API (`/v1/…`) over the curated bucket, e.g. http://127.0.0.1:8000/v1/docs."""
-        from regate.api.local_server import serve_api
+        from regate.api.local_server import serve_api, serve_until_interrupted
         from regate.settings import get_settings
 
         server = serve_api(get_settings(), host, port)
         bound_host, bound_port = server.server_address[:2]
         typer.echo(f"API Rég@te : http://{bound_host}:{bound_port}/v1/docs (Ctrl+C pour arrêter)")
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
+        serve_until_interrupted(server)

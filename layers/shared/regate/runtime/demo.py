@@ -222,16 +222,11 @@ def run_demo(serve: bool = True, host: str = "127.0.0.1", port: int = 8000, cons
             )
         if not serve:
             return status
-        from regate.api.local_server import make_server
+        from regate.api.local_server import make_server, serve_until_interrupted
         from regate.runtime.lambdas import LocalFunction
 
         api = LocalFunction("api")
         server = make_server(host, port, lambda event: api.invoke(event), verbose=False)
         console.print(f"\nAPI : http://{host}:{port}/v1/docs — Ctrl-C pour arrêter / to stop")
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
+        serve_until_interrupted(server)
         return status
