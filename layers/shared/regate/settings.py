@@ -104,6 +104,12 @@ class Settings(BaseSettings):
         default=64, ge=1, description="Above this many partitions a query uses the in-memory national table"
     )
     api_download_workers: int = Field(default=16, ge=1, le=64, description="Parallel partition downloads")
+    api_inline_export_max_bytes: int = Field(
+        default=5_000_000,
+        ge=0,
+        description="Largest export answered inline (Lambda caps responses at 6 MB); larger ones are "
+        "written once under public/exports/ and answered 302 to a presigned URL",
+    )
 
     @field_validator("pastell_flux", "pastell_flux_sans_tdt", mode="before")
     @classmethod

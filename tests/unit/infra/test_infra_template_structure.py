@@ -148,3 +148,12 @@ def test_samconfig_points_at_the_template() -> None:
     text = (REPO_ROOT / "samconfig.toml").read_text(encoding="utf-8")
     assert 'template_file = "infra/template.yaml"' in text
     assert Path(REPO_ROOT / "infra" / "template.yaml").exists()
+
+
+def test_api_function_writes_only_its_exports(template) -> None:
+    statements = template["Resources"]["ApiFunction"]["Properties"]["Policies"][0]["Statement"]
+    writes = [s for s in statements if any(a.startswith("s3:Put") for a in s["Action"])]
+    assert len(writes) == 1
+    assert writes[0]["Resource"] == [{"Sub": "${CuratedBucket.Arn}/public/exports/*"}]
+    rules = template["Resources"]["CuratedBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert any(r.get("Prefix") == "public/exports/" and r.get("ExpirationInDays") for r in rules)

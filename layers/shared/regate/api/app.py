@@ -21,8 +21,9 @@ from urllib.parse import parse_qs, urlencode
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from botocore.exceptions import ClientError
 
-from regate.api import models, reports
+from regate.api import exports, models, reports
 from regate.api.collectivites import CollectiviteDirectoryLike, EmptyDirectory, describe, load_directory
 from regate.api.dataset import PublicDataset, data_version
 from regate.api.errors import ApiError, invalid_value, not_found
@@ -147,6 +148,44 @@ def respond(
     return Response(200, content_type=content_type, body=body, headers=all_headers)
 
 
+def export_response(
+    app: APIGatewayHttpResolver, services: ApiServices, filtres: Filtres, sort: str, fmt: str, known: str
+) -> Response:
+    """The filtered set as CSV/Parquet: inline when small, else 302 to the stored export.
+
+    ``known`` is the data version from the cheap listing: when the export for it is already stored
+    (and too big to inline) nothing is recomputed. Otherwise the export is built; the key then uses
+    the version it was really built from, so stored bytes always match their key."""
+    limit = services.settings.api_inline_export_max_bytes
+    name = f"deliberations.{fmt}"
+    key = layout.public_export_key(filtres.export_digest(known, sort, fmt), fmt)
+    length = exports.stored_length(services.curated, key)
+    if length is not None and exports.payload_size(length, fmt) > limit:
+        return _export_redirect(app, services, known, key, name)
+    body, version = services.query.export(filtres, sort, fmt)
+    if exports.payload_size(len(body), fmt) <= limit:
+        disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+        inline: str | bytes = body.decode() if fmt == "csv" else body
+        return respond(app, services, version, inline, exports.CONTENT_TYPES[fmt], disposition)
+    checked = version == known and length is None
+    if version != known:
+        key = layout.public_export_key(filtres.export_digest(version, sort, fmt), fmt)
+    if exports.store_export(services.curated, key, body, fmt, checked=checked):
+        logger.info("Export stored", extra={"key": key, "bytes": len(body)})
+    return _export_redirect(app, services, version, key, name)
+
+
+def _export_redirect(
+    app: APIGatewayHttpResolver, services: ApiServices, version: str, key: str, name: str
+) -> Response:
+    etag = _etag(version, app)
+    headers = {**_base_headers(services), "ETag": etag}
+    if _matches(app, etag):
+        return Response(304, headers=headers, body="")
+    url = exports.presigned_export_url(services.curated, key, name, services.settings.api_presign_seconds)
+    return Response(302, headers={**headers, "Location": url}, body="")
+
+
 def error_response(services: ApiServices | None, error: ApiError) -> Response:
     body = json.dumps(error.body(), ensure_ascii=False)
     headers = {
@@ -161,7 +200,9 @@ def _freshness(store: ObjectStore, stage: str) -> tuple[str | None, bool]:
     """``finished_at`` of a stage's last run report; ``ok=False`` when the report is unreadable."""
     try:
         report = store.get_json(layout.run_report_key(stage))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, ClientError):
+        # ClientError: the API may read the raw bucket's run reports but not list it, so S3 answers
+        # 403 (not 404) while no capture has run yet; health reports "unknown", never a 500.
         return None, False
     if report is None:
         return None, True
@@ -229,29 +270,12 @@ def create_app(services: ApiServices) -> APIGatewayHttpResolver:
         if limit > s.settings.api_max_limit:
             raise invalid_value("limit", f"valeur trop grande (maximum {s.settings.api_max_limit})")
         cursor = Cursor.decode(params.cursor, params.sort, filtres) if params.cursor else None
-        early = not_modified_or(app, s, s.query.version(filtres))
+        known = s.query.version(filtres)
+        early = not_modified_or(app, s, known)
         if early is not None:
             return early
         if params.format in {"csv", "parquet"}:
-            body, version = s.query.export(filtres, params.sort, params.format)
-            name = f"deliberations.{params.format}"
-            if params.format == "csv":
-                return respond(
-                    app,
-                    s,
-                    version,
-                    body.decode(),
-                    "text/csv; charset=utf-8",
-                    {"Content-Disposition": f'attachment; filename="{name}"'},
-                )
-            return respond(
-                app,
-                s,
-                version,
-                body,
-                "application/vnd.apache.parquet",
-                {"Content-Disposition": f'attachment; filename="{name}"'},
-            )
+            return export_response(app, s, filtres, params.sort, params.format, known)
         page = s.query.page(filtres, params.sort, limit, cursor, params.fields)
         for row in page.rows:
             if "annexes" in row:

@@ -15,7 +15,7 @@ from regate.api.routes import ROUTES, RouteSpec
 
 STATUS_TEXT = {
     200: "Succès",
-    302: "Redirection vers le document (URL présignée)",
+    302: "Redirection vers une URL présignée de courte durée (document, ou export volumineux)",
     304: "Non modifié (If-None-Match)",
     400: "Paramètre inconnu",
     404: "Introuvable",

@@ -127,9 +127,10 @@ class Filtres:
             natures=natures,
         )
 
-    def fingerprint(self) -> str:
-        """Hash binding a cursor to the filters it was issued for."""
-        payload = json.dumps(
+    def canonical(self) -> str:
+        """The filters as one canonical string (sorted sirens, folded search tokens): equal filters,
+        however the query string spelled them, give equal strings."""
+        return json.dumps(
             [
                 self.sirens,
                 self.annee,
@@ -142,7 +143,17 @@ class Filtres:
             ],
             ensure_ascii=False,
         )
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def fingerprint(self) -> str:
+        """Hash binding a cursor to the filters it was issued for."""
+        return hashlib.sha256(self.canonical().encode()).hexdigest()[:16]
+
+    def export_digest(self, version: str, sort: str, fmt: str) -> str:
+        """sha256 naming a stored export: same data version, filters, sort and format = same bytes.
+
+        The sort is part of it because it changes the row order, hence the bytes."""
+        payload = json.dumps([version, self.canonical(), sort, fmt], ensure_ascii=False)
+        return hashlib.sha256(payload.encode()).hexdigest()
 
     def partitions(self, dataset_partitions: list[Partition]) -> list[Partition]:
         """Partition pruning on siren and year (from ``annee`` or the date bounds)."""

@@ -87,10 +87,13 @@ ROUTES: tuple[RouteSpec, ...] = (
         "deliberations",
         "Recherche de délibérations",
         "Délibérations (nature 1) publiques. Pagination par curseur (stable malgré les ajouts) ; "
-        "`format=csv` renvoie tout l'ensemble filtré au format SCDL, `format=parquet` en Parquet.",
+        "`format=csv` renvoie tout l'ensemble filtré au format SCDL, `format=parquet` en Parquet. "
+        "Un export trop volumineux pour une réponse directe (limite de 6 Mo d'API Gateway + Lambda) "
+        "répond 302 vers une URL présignée de courte durée, aux octets identiques.",
         DeliberationsParams,
         models.DeliberationsPage,
         content_types=("application/json", "text/csv", "application/vnd.apache.parquet"),
+        statuses=(200, 302, 304, 400, 404, 422),
     ),
     RouteSpec(
         "/v1/deliberations/{siren}/{annee}.csv",

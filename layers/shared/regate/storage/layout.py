@@ -24,6 +24,9 @@ Curated bucket (``REGATE_CURATED_BUCKET``), a pure function of raw + settings::
     actes/siren={siren}/annee={annee}/data.parquet          every act (internal, operators)
     public/actes/siren={siren}/annee={annee}/data.parquet   public acts only (the API reads this)
     public/documents/{document_id}/{file name}              published documents (non-enumerable ids)
+    public/exports/{sha256}.{csv|parquet}                   large API exports, content-addressed:
+                                                            sha256 of (data version, filters, sort,
+                                                            format); expire after 2 days (lifecycle)
     quarantine/{id_e}/{id_d}.json                           rejected act + machine-readable reason
     catalog/catalog.jsonld, catalog/catalog.csv             DCAT-AP and SCDL catalogue
     _state/partitions/{siren|all}/{annee}.json              partition manifests (If-Match concurrency)
@@ -125,6 +128,8 @@ SCDL_DELIBERATIONS_PREFIX = "scdl/deliberations/"
 ACTES_PARQUET_PREFIX = "actes/"
 PUBLIC_ACTES_PARQUET_PREFIX = "public/actes/"
 PUBLIC_DOCUMENTS_PREFIX = "public/documents/"
+PUBLIC_EXPORTS_PREFIX = "public/exports/"
+EXPORT_FORMATS = ("csv", "parquet")
 QUARANTINE_PREFIX = "quarantine/"
 CATALOG_JSONLD_KEY = "catalog/catalog.jsonld"
 CATALOG_CSV_KEY = "catalog/catalog.csv"
@@ -168,6 +173,15 @@ def parse_partition_key(key: str) -> tuple[str, int] | None:
 def public_document_key(document_id: str, file_name: str) -> str:
     document_id = safe_segment(document_id, "document id")
     return f"{PUBLIC_DOCUMENTS_PREFIX}{document_id}/{file_name_segment(file_name)}"
+
+
+def public_export_key(digest: str, fmt: str) -> str:
+    """Content-addressed key of a large API export (same request on the same data = same key)."""
+    if not re.fullmatch(r"[0-9a-f]{64}", digest or ""):
+        raise ValueError(f"Export digest must be a sha256 hex digest: {digest!r}")
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"Unknown export format: {fmt!r}")
+    return f"{PUBLIC_EXPORTS_PREFIX}{digest}.{fmt}"
 
 
 def public_document_url(public_base_url: str, document_id: str) -> str:
