@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from api_scenario import Client, FakeDirectory, seed
 
-from regate.api.app import ApiServices, build_services
+from regate.api.app import ApiServices, build_services, create_app
+from regate.api.local_server import make_server, thread_local_resolver
 
 
 def _buckets(moto_endpoint: str, cache_dir: Path) -> tuple[Any, Any, Any]:
@@ -90,3 +93,15 @@ def client(services: ApiServices) -> Client:
 @pytest.fixture()
 def fresh_client(fresh_services: ApiServices) -> Client:
     return Client(fresh_services)
+
+
+@pytest.fixture(scope="module")
+def server_url(services: ApiServices) -> Iterator[str]:
+    """The resolver served over real HTTP, as ``regate serve`` does (port chosen by the OS)."""
+    server = make_server("127.0.0.1", 0, thread_local_resolver(lambda: create_app(services)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    yield f"http://{host}:{port}"
+    server.shutdown()
+    server.server_close()

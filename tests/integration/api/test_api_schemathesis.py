@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from regate.api.app import ApiServices, create_app
-from regate.api.local_server import make_server, thread_local_resolver
-
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def served(services: ApiServices) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, thread_local_resolver(lambda: create_app(services)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    yield f"http://{host}:{port}"
-    server.shutdown()
-    server.server_close()
-
-
-def test_no_server_error(served: str) -> None:
+def test_no_server_error(server_url: str) -> None:
     """Every operation of the OpenAPI document, a bounded number of generated requests each."""
-    schema = schemathesis.openapi.from_url(f"{served}/v1/openapi.json")
+    schema = schemathesis.openapi.from_url(f"{server_url}/v1/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 11  # schemathesis skips the schema document itself
     checked = 0
@@ -45,7 +28,7 @@ def test_no_server_error(served: str) -> None:
             database=None,
         )
         def run(case: schemathesis.Case) -> None:
-            response = case.call(base_url=served, allow_redirects=False, timeout=60)
+            response = case.call(base_url=server_url, allow_redirects=False, timeout=60)
             nonlocal checked
             checked += 1
             assert response.status_code < 500, (case.path, case.query, response.text[:500])

@@ -6,8 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -17,24 +15,10 @@ import requests
 from api_scenario import DOC_PUBLIC, DOC_WITHHELD_ACT, EVENTS_DIR, RENNES, FakeDirectory
 from typer.testing import CliRunner
 
-from regate.api.app import ApiServices, create_app
-from regate.api.local_server import make_server, thread_local_resolver
-
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def server_url(services: ApiServices) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, thread_local_resolver(lambda: create_app(services)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    yield f"http://{host}:{port}"
-    server.shutdown()
-    server.server_close()
 
 
 def test_routes_over_http(server_url: str) -> None:
