@@ -110,6 +110,13 @@ class Settings(BaseSettings):
         description="Largest export answered inline (Lambda caps responses at 6 MB); larger ones are "
         "written once under public/exports/ and answered 302 to a presigned URL",
     )
+    api_map_offset_meters: float = Field(
+        default=150.0,
+        ge=0,
+        le=5000,
+        description="GeoJSON map: collectivités sharing a point (a commune and its EPCI in one town hall) "
+        "are drawn this far apart so each has its own marker; 0 keeps them stacked",
+    )
 
     @field_validator("pastell_flux", "pastell_flux_sans_tdt", mode="before")
     @classmethod

@@ -39,6 +39,7 @@ def _rows() -> list[dict[str, str]]:
         latest,
         (-1.6, 48.1),
         "https://api.example.org",
+        today=date(2024, 6, 1),
     )
 
 

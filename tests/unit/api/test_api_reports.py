@@ -91,6 +91,7 @@ def test_mreport_rows_are_strings_sorted_and_escaped() -> None:
         ],
         (-1.67494, 48.093066),
         BASE,
+        today=date(2024, 6, 1),
     )
     assert all(isinstance(v, str) for r in rows for v in r.values())
     assert rows == sort_rows(list(reversed(rows)))

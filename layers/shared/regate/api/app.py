@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -31,6 +31,7 @@ from regate.api.openapi import docs_page, openapi_document
 from regate.api.params import ApiParams, parse_params
 from regate.api.query import ActesQuery, Cursor, Filtres
 from regate.api.routes import ROUTES_BY_ID
+from regate.clock import PARIS, Clock, SystemClock
 from regate.settings import Settings
 from regate.storage import layout
 from regate.storage.store import ObjectStore
@@ -57,6 +58,7 @@ class ApiServices:
     raw: ObjectStore
     query: ActesQuery
     directory: CollectiviteDirectoryLike
+    clock: Clock = field(default_factory=SystemClock)  # the mReport monthly chart's current year
 
     @property
     def base_url(self) -> str:
@@ -340,7 +342,14 @@ def create_app(services: ApiServices) -> APIGatewayHttpResolver:
         for row in latest:
             if not row.get("delib_url"):
                 row["delib_url"] = None
-        body = reports.feature_collection(summary.rows, latest, s.directory, s.base_url, dep=params.dep)
+        body = reports.feature_collection(
+            summary.rows,
+            latest,
+            s.directory,
+            s.base_url,
+            dep=params.dep,
+            offset_m=s.settings.api_map_offset_meters,
+        )
         return respond(app, s, summary.version, body, "application/geo+json")
 
     @app.get(ROUTES_BY_ID["stats"].resolver_path)
@@ -366,10 +375,12 @@ def create_app(services: ApiServices) -> APIGatewayHttpResolver:
                 f"Rapport mReport inconnu : {report[:40]}. Rapports disponibles : {', '.join(REPORTS)}."
             )
         filtres = Filtres(sirens=(params.dataid,) if params.dataid else ())
-        early = not_modified_or(app, s, s.query.version(filtres))
+        today = s.clock.now().astimezone(PARIS).date()
+        early = not_modified_or(app, s, reports.mreport_version(s.query.version(filtres), today))
         if early is not None:
             return early
         summary = s.query.summary(filtres)
+        version = reports.mreport_version(summary.version, today)
         if params.dataid is None:
             names: dict[str, str] = {}
             for row in sorted(summary.rows, key=lambda r: r["derniere"]):
@@ -393,12 +404,11 @@ def create_app(services: ApiServices) -> APIGatewayHttpResolver:
                 s.query.latest(delib, 10, by_year=False),
                 info["point"],
                 s.base_url,
+                today=today,
             )
         if params.format == "csv":
-            return respond(
-                app, s, summary.version, reports.mreport_csv(rows).decode(), "text/csv; charset=utf-8"
-            )
-        return respond(app, s, summary.version, {"data": rows})
+            return respond(app, s, version, reports.mreport_csv(rows).decode(), "text/csv; charset=utf-8")
+        return respond(app, s, version, {"data": rows})
 
     @app.get(ROUTES_BY_ID["document"].resolver_path)
     def document(id: str) -> Response:

@@ -49,6 +49,7 @@ class AnneeCounts(Out):
 
 
 class CollectiviteUrls(Out):
+    page: str = Field(description="Page lisible par une personne (aujourd'hui la documentation de l'API)")
     deliberations: str
     scdl: dict[str, str] = Field(description="Fichier SCDL publié par année")
     mreport: str

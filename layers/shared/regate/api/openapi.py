@@ -11,13 +11,23 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from regate.api.params import IGNORED_PARAMETERS
 from regate.api.routes import ROUTES, RouteSpec
+
+#: Appended to every route that answers CSV: objets are published as written (the SCDL requires it).
+CSV_FORMULA_WARNING = (
+    "Attention tableur : les cellules sont publiées telles quelles, conformément au SCDL ; un objet "
+    "commençant par `=`, `+`, `-` ou `@` peut être pris pour une formule par Excel ou LibreOffice. "
+    "Importez le fichier (Données > Depuis un fichier texte/CSV, colonnes au format Texte) plutôt que "
+    "de l'ouvrir par double-clic, et n'activez pas le contenu externe qu'il proposerait."
+)
 
 STATUS_TEXT = {
     200: "Succès",
     302: "Redirection vers une URL présignée de courte durée (document, ou export volumineux)",
     304: "Non modifié (If-None-Match)",
-    400: "Paramètre inconnu",
+    400: "Paramètre inconnu (ceux qu'ajoutent navigateurs et bibliothèques, comme `_` ou `callback`, "
+    "sont ignorés)",
     404: "Introuvable",
     422: "Valeur de paramètre invalide",
 }
@@ -36,7 +46,12 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
             "description": (
                 "API en lecture seule sur les actes publiés des collectivités (SCDL délibérations). "
                 "Toutes les réponses portent un ETag (version des données) et Cache-Control ; "
-                'CORS ouvert (`*`). Erreurs en JSON : `{"erreur": {"code", "message"}}`.'
+                'CORS ouvert (`*`). Erreurs en JSON : `{"erreur": {"code", "message"}}`. '
+                "Un paramètre inconnu est une erreur 400, sauf ceux qu'ajoutent navigateurs, jQuery et "
+                "traceurs de liens, ignorés sur toutes les routes : "
+                f"{', '.join(f'`{name}`' for name in sorted(IGNORED_PARAMETERS))}. "
+                "Pas de JSONP (`callback` est ignoré, la réponse reste du JSON) : appelez l'API en CORS. "
+                + CSV_FORMULA_WARNING
             ),
             "license": {
                 "name": "Licence Ouverte 2.0",
@@ -99,10 +114,13 @@ def _operation(route: RouteSpec, schemas: dict[str, Any]) -> dict[str, Any]:
 
             entry["content"] = {"application/json": {"schema": _ref(Error, schemas)}}
         responses[str(status)] = entry
+    description = route.description
+    if "text/csv" in route.content_types:
+        description = f"{description} {CSV_FORMULA_WARNING}"
     return {
         "operationId": route.operation_id,
         "summary": route.summary,
-        "description": route.description,
+        "description": description,
         "tags": list(route.tags),
         "parameters": parameters,
         "responses": responses,

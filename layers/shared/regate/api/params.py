@@ -1,8 +1,10 @@
 """Query parameters of every route, as pydantic models — the one source for validation and OpenAPI.
 
-Unknown parameters are a 400 (a typo such as ``?anne=2024`` must not silently return everything);
-malformed values are a 422 with a French message naming the parameter. Repeated parameters are only
-accepted for list fields (``siren``); lists may also be comma-separated.
+Unknown parameters are a 400 (a typo such as ``?anne=2024`` must not silently return everything),
+except the few that browsers, jQuery and link trackers add on their own (:data:`IGNORED_PARAMETERS`):
+those are dropped, so a dashboard is never broken by a cache-buster. Malformed values are a 422 with a
+French message naming the parameter. Repeated parameters are only accepted for list fields (``siren``);
+lists may also be comma-separated.
 """
 
 from __future__ import annotations
@@ -54,6 +56,24 @@ SortKey = Literal[
     "delib_date", "-delib_date", "siren", "-siren", "delib_id", "-delib_id", "acte_id", "-acte_id"
 ]
 StatsGroup = Literal["matiere", "annee", "mois", "nature", "collectivite"]
+
+#: Parameters clients add without the user asking, ignored on every route (never a 400). ``_`` is
+#: jQuery's cache-buster (``cache: false``, and every JSONP call); ``callback`` is jQuery's JSONP callback
+#: name — JSONP is not offered (CORS is open): the answer stays plain JSON; the others are link trackers
+#: that mail and social platforms append to shared URLs.
+IGNORED_PARAMETERS: frozenset[str] = frozenset(
+    {
+        "_",
+        "callback",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "utm_term",
+        "utm_content",
+        "fbclid",
+        "gclid",
+    }
+)
 
 _TRUE = {"true", "1", "oui", "yes"}
 _FALSE = {"false", "0", "non", "no"}
@@ -213,7 +233,10 @@ class NoParams(ApiParams):
 
 
 def parse_params(model: type[ApiParams], raw: dict[str, list[str]]) -> Any:
-    """Validate raw query parameters into ``model``; 400 for unknown names, 422 for bad values."""
+    """Validate raw query parameters into ``model``; 400 for unknown names, 422 for bad values.
+
+    Names in :data:`IGNORED_PARAMETERS` are dropped first (unless the model declares one)."""
+    raw = {k: v for k, v in raw.items() if k in model.model_fields or k not in IGNORED_PARAMETERS}
     allowed = list(model.model_fields)
     unknown = [name for name in raw if name not in model.model_fields]
     if unknown:

@@ -492,7 +492,10 @@ class ActesQuery:
         return QueryResult(rows, version)
 
     def latest(self, filtres: Filtres, per_group: int, by_year: bool = True) -> list[dict[str, Any]]:
-        """The ``per_group`` most recent acts per collectivité (and year)."""
+        """The ``per_group`` most recent acts per collectivité (and year), newest first in each group.
+
+        Rows come grouped by ``siren`` (then ``annee`` when ``by_year``) and ranked inside each group, so
+        the list across years is newest first too (never 2023 before 2024)."""
         files = self._files(filtres)
         where, args = filtres.where()
         partition = "siren, annee" if by_year else "siren"
@@ -502,7 +505,7 @@ class ActesQuery:
             for r in self._fetch(
                 f"SELECT {columns}, row_number() OVER (PARTITION BY {partition} "
                 "ORDER BY delib_date DESC, acte_id DESC) AS rang "
-                f"FROM __ACTES__ WHERE {where} QUALIFY rang <= ? ORDER BY siren, annee, rang",
+                f"FROM __ACTES__ WHERE {where} QUALIFY rang <= ? ORDER BY {partition}, rang",
                 [*args, per_group],
                 files,
             )

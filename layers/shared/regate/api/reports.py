@@ -3,6 +3,8 @@
 Pure functions (rows in, JSON-ready values out) so they are tested without S3 or DuckDB.
 Property names of the GeoJSON follow the reference maps (``deliberation_publie`` OUI/NON,
 ``nb_delib_publie``, ``url_actes``…, reuse-formats §3) so existing mViewer styles and templates apply.
+The mReport rows follow what mReport's ``report.js`` really does with them (grouping order, number
+formatting, HTML insertion), see :func:`mreport_reformats`.
 """
 
 from __future__ import annotations
@@ -10,8 +12,11 @@ from __future__ import annotations
 import csv
 import html
 import io
+import math
+import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -40,6 +45,54 @@ def api_url(base_url: str, path: str, **params: Any) -> str:
 
 def scdl_url(base_url: str, siren: str, annee: int) -> str:
     return f"{base_url}/v1/deliberations/{siren}/{int(annee)}.csv"
+
+
+def page_url(base_url: str, siren: str) -> str:
+    """The human-readable page of a collectivité (``REGATE_PUBLIC_BASE_URL`` root): the one place to change.
+
+    The white-label search page (``/v1/marque-blanche?siren=…``) does not exist yet; until it does, the
+    best page for a person the API serves is its documentation, at the section telling how to list and
+    download the collectivité's délibérations. The JSON twin is :func:`api_url` on ``/v1/deliberations``.
+    """
+    return f"{base_url}/v1/docs#deliberations"
+
+
+# ------------------------------------------------------------------------------ shared points
+#: Who keeps a shared point: the commune stays on its town hall, the others move around it.
+LEVEL_RANK = {"Commune": 0, "Intercommunalité": 1, "Département": 2, "Région": 3, "Autres": 4}
+RING_SLOTS = 8
+METERS_PER_DEGREE = 111_320.0
+
+
+def spread_shared_points(
+    points: Sequence[tuple[float, float, str, str]], offset_m: float
+) -> list[tuple[float, float, int]]:
+    """``(lon, lat, level, siren)`` → ``(lon, lat, moved_m)``: one visible point per collectivité.
+
+    Points equal to about a metre (5 decimals) form a group — typically a commune and its EPCI, or a
+    syndicat, seated in the same town hall. In each group the first by (level, SIREN) keeps the point;
+    the others go on rings around it, 8 per ring, ring *k* at ``k × offset_m`` metres, the first slot due
+    north then clockwise every 45° (rings turned by 22.5°). Deterministic: same input, same output.
+    """
+    groups: dict[tuple[float, float], list[int]] = defaultdict(list)
+    for index, (lon, lat, _, _) in enumerate(points):
+        groups[(round(lon, 5), round(lat, 5))].append(index)
+    out = [(lon, lat, 0) for lon, lat, _, _ in points]
+    if offset_m <= 0:
+        return out
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda i: (LEVEL_RANK.get(points[i][2], len(LEVEL_RANK)), points[i][3]))
+        lon0, lat0 = points[members[0]][0], points[members[0]][1]
+        for slot, index in enumerate(members[1:]):
+            ring, position = divmod(slot, RING_SLOTS)
+            distance = offset_m * (ring + 1)
+            angle = math.radians(position * 360 / RING_SLOTS + ring * 180 / RING_SLOTS)
+            dlat = distance * math.cos(angle) / METERS_PER_DEGREE
+            dlon = distance * math.sin(angle) / (METERS_PER_DEGREE * max(math.cos(math.radians(lat0)), 0.01))
+            out[index] = (round(lon0 + dlon, 6), round(lat0 + dlat, 6), round(distance))
+    return out
 
 
 # ---------------------------------------------------------------------------------- collectivités
@@ -77,6 +130,7 @@ def collectivites(
                 "annees": annees,
                 "derniere_deliberation": max(delib_dates).isoformat() if delib_dates else None,
                 "urls": {
+                    "page": page_url(base_url, siren),
                     "deliberations": api_url(base_url, "/v1/deliberations", siren=siren),
                     "scdl": {
                         a: scdl_url(base_url, siren, int(a)) for a, c in annees.items() if c["deliberations"]
@@ -96,11 +150,13 @@ def feature_collection(
     directory: CollectiviteDirectoryLike,
     base_url: str,
     dep: str | None = None,
+    offset_m: float = 0.0,
 ) -> dict[str, Any]:
     """RFC 7946 FeatureCollection: one point per collectivité and year (EPSG:4326, ``[lon, lat]``).
 
     Collectivités without known coordinates are left out (a feature without geometry is useless to
-    mViewer); ``/v1/collectivites`` still lists them.
+    mViewer); ``/v1/collectivites`` still lists them. Collectivités of one year sharing a point are
+    spread ``offset_m`` apart (:func:`spread_shared_points`); ``decalage_m`` says by how much each moved.
     """
     groups: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
     for row in summary:
@@ -136,6 +192,7 @@ def feature_collection(
             "nb_actes": sum(int(r["nombre"]) for r in rows),
             **counters,
             "url_actes": api_url(base_url, "/v1/deliberations", siren=siren, annee=annee),
+            "url_page": page_url(base_url, siren),
             "url_scdl": scdl_url(base_url, siren, annee) if nb_delib else None,
             "url_mreport": api_url(base_url, "/v1/mreport/deliberations", dataid=siren),
             "deliberations": [
@@ -156,6 +213,20 @@ def feature_collection(
                 "properties": properties,
             }
         )
+    by_year: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for feature in features:
+        by_year[feature["properties"]["annee"]].append(feature)
+    for same_year in by_year.values():
+        spread = spread_shared_points(
+            [
+                (*f["geometry"]["coordinates"], f["properties"]["level"], f["properties"]["siren"])
+                for f in same_year
+            ],
+            offset_m,
+        )
+        for feature, (lon, lat, moved) in zip(same_year, spread, strict=True):
+            feature["geometry"]["coordinates"] = [lon, lat]
+            feature["properties"]["decalage_m"] = moved
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -169,6 +240,36 @@ def _row(dataid: str, dataviz: str, dataset: str, order: int, label: str, data: 
         "label": label,
         "data": "" if data is None else str(data),
     }
+
+
+# What JavaScript's ``Number()`` accepts from a string once trimmed (ECMA-262 StringToNumber): decimal
+# literals (sign, exponent, ``Infinity``) and unsigned hex/octal/binary integers.
+_JS_NUMBER_RE = re.compile(
+    r"[+-]?(?:Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)|0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+"
+)
+# What ``Number()`` trims: WhiteSpace (incl. every Zs space and the BOM) and LineTerminator.
+_JS_SPACES = "\t\n\v\f\r \u00a0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff" + "".join(
+    chr(c) for c in range(0x2000, 0x200B)
+)
+
+
+def mreport_reformats(value: str) -> bool:
+    """True when mReport would rewrite ``value`` as a French number in a figure or a table cell.
+
+    mReport's ``_format`` (``report.js``) turns the first ``,`` into ``.`` and, when ``isNaN`` says the
+    result is a number, prints it with a space every three digits and a decimal comma: a matière code
+    ``5.3`` becomes ``5,3``, a year ``2025`` becomes ``2 025`` and an empty cell becomes ``0``.
+    """
+    text = value.replace(",", ".", 1).strip(_JS_SPACES)
+    return text == "" or _JS_NUMBER_RE.fullmatch(text) is not None
+
+
+def mreport_text(value: str | None) -> str:
+    """A table cell that mReport shows exactly as ``value``: HTML-escaped (cells are inserted as HTML),
+    and wrapped in a ``<span>`` when mReport would take it for a number — ``isNaN("<span>2025</span>")``
+    is true, so mReport leaves it alone, and the browser renders the bare text."""
+    escaped = html.escape(value or "")
+    return f"<span>{escaped}</span>" if mreport_reformats(escaped) else escaped
 
 
 def _dataset_key(name: str) -> tuple[int, int, str]:
@@ -186,6 +287,17 @@ def mreport_entities(sirens_and_names: Iterable[tuple[str, str]]) -> list[dict[s
     return sort_rows([_row(s, "delib_title", "1", 1, n, "") for s, n in sirens_and_names])
 
 
+def mreport_version(version: str, today: date) -> str:
+    """Data version of a report: the rows also depend on the calendar year (monthly chart)."""
+    return f"{version}:{today.year}"
+
+
+def _newest_first(acts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(
+        acts, key=lambda a: (str(a.get("delib_date") or ""), str(a.get("acte_id") or "")), reverse=True
+    )
+
+
 def mreport_deliberations(
     siren: str,
     nom: str,
@@ -195,11 +307,31 @@ def mreport_deliberations(
     latest: list[dict[str, Any]],
     point: tuple[float, float] | None,
     base_url: str,
+    *,
+    today: date,
 ) -> list[dict[str, str]]:
-    """Rows of the ``deliberations`` report: figures, monthly chart, by-matière chart, latest acts."""
+    """Rows of the ``deliberations`` report: figures, monthly chart, by-matière chart, latest acts.
+
+    ``today`` (Europe/Paris) fixes the two years of the monthly chart: the previous and the current
+    calendar year, both always present and zero-filled, in that order (the report's legend says
+    "Année précédente, Année en cours"; a single dataset would be drawn under the wrong legend).
+    """
     rows = [_row(siren, "delib_title", "1", 1, nom, "")]
     delib = [r for r in summary if r["nature"] == 1]
     years = sorted({int(r["annee"]) for r in delib})
+    counts = {str(m["cle"]): int(m["nombre"]) for m in months}
+    for year in (today.year - 1, today.year):
+        for month in range(1, 13):
+            rows.append(
+                _row(
+                    siren,
+                    "delib_par_mois",
+                    str(year),
+                    month,
+                    MOIS[month - 1],
+                    counts.get(f"{year}-{month:02d}", 0),
+                )
+            )
     if years:
         last = years[-1]
         rows.append(
@@ -232,36 +364,23 @@ def mreport_deliberations(
                 max(r["derniere"] for r in delib).isoformat(),
             )
         )
-        counts = {str(m["cle"]): int(m["nombre"]) for m in months}
-        for year in years[-2:]:
-            for month in range(1, 13):
-                rows.append(
-                    _row(
-                        siren,
-                        "delib_par_mois",
-                        str(year),
-                        month,
-                        MOIS[month - 1],
-                        counts.get(f"{year}-{month:02d}", 0),
-                    )
-                )
         for order, item in enumerate(sorted(matieres, key=lambda m: (-int(m["nombre"]), str(m["cle"]))), 1):
             label = NIVEAU1.get(str(item["cle"]), "Non classé")
             rows.append(_row(siren, "delib_par_matiere", "1", order, label, item["nombre"]))
-        for order, act in enumerate(latest, 1):
-            objet = html.escape(act["delib_objet"] or "")
+        for order, act in enumerate(_newest_first(latest), 1):
+            objet = mreport_text(act["delib_objet"])
             if act.get("delib_url"):
                 objet = (
                     f'<a href="{html.escape(act["delib_url"])}" target="_blank" rel="noopener">{objet}</a>'
                 )
-            rows.append(_row(siren, "delib_dernieres", "1", order, "Date", act["delib_date"]))
+            rows.append(_row(siren, "delib_dernieres", "1", order, "Date", mreport_text(act["delib_date"])))
             rows.append(_row(siren, "delib_dernieres", "2", order, "Objet", objet))
             rows.append(
-                _row(siren, "delib_dernieres", "3", order, "Matière", act["delib_matiere_code"] or "")
+                _row(siren, "delib_dernieres", "3", order, "Matière", mreport_text(act["delib_matiere_code"]))
             )
         for order, year in enumerate(reversed(years), 1):
             link = scdl_url(base_url, siren, year)
-            rows.append(_row(siren, "delib_fichiers", "1", order, "Année", year))
+            rows.append(_row(siren, "delib_fichiers", "1", order, "Année", mreport_text(str(year))))
             rows.append(
                 _row(
                     siren,
@@ -273,7 +392,10 @@ def mreport_deliberations(
                 )
             )
     if point is not None:
-        rows.append(_row(siren, "delib_carte", "mairie", 1, nom, f"POINT({point[0]} {point[1]})"))
+        # the marker popup is HTML (Leaflet bindPopup): the name is escaped
+        rows.append(
+            _row(siren, "delib_carte", "mairie", 1, html.escape(nom), f"POINT({point[0]} {point[1]})")
+        )
     return sort_rows(rows)
 
 
