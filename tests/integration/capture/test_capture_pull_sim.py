@@ -87,12 +87,15 @@ def test_second_run_captures_nothing_writes_nothing_and_calls_no_detail(sim, cap
     assert after == [v for v in before if not v[0].startswith("_state/runs/")]
 
 
-def test_incremental_run_is_one_listing_call_per_entity_and_flux(sim, capture):
+def test_incremental_run_is_one_listing_call_per_entity_flux_and_listed_state(sim, capture):
     capture(since="2024-01-01", page_size=100)
     sim.reset_log()
     report = capture(page_size=100)
     assert report.captured == []
-    assert routes(sim) == {"/api/v2/entite": 1, f"/api/v2/flux/{FLUX}": 1, "list": 1}
+    # acquiter-tdt + annuler-tdt, tamponner-tdt, reouverture, modification: each an empty first page
+    assert routes(sim) == {"/api/v2/entite": 1, f"/api/v2/flux/{FLUX}": 1, "list": 5}
+    states = sorted(e.query["etatTransit"] for e in sim.request_log if "etatTransit" in e.query)
+    assert states == ["acquiter-tdt", "annuler-tdt", "modification", "reouverture", "tamponner-tdt"]
 
 
 def test_cancellation_and_correction_make_new_versions(sim, capture, raw_store):
@@ -197,7 +200,8 @@ def test_flux_without_tdt_is_harvested_at_termine(sim, capture):
         "UBxqJ3b",
     ]  # not the one still in modification
     listing = [e for e in sim.request_log if e.path.endswith(f"/entite/{ENTITE}/document")]
-    assert listing and all(e.query.get("etatTransit") in ("termine", ["termine"]) for e in listing)
+    # harvested at termine; later transitions without the TdT ones (never sent to the préfecture)
+    assert sorted({e.query.get("etatTransit") for e in listing}) == ["modification", "reouverture", "termine"]
 
 
 def test_a_backfill_starting_after_the_watermark_does_not_jump_the_gap(capture, raw_store, clock):

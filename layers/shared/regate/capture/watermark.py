@@ -5,6 +5,10 @@ The next listing asks for ``state_begin = T - overlap - 1 s`` (Pastell compares 
 ``state_end`` = the run's start, in Pastell's platform time (Europe/Paris, no zone). The mark moves to that
 ``state_end`` only when every document of the window was captured; otherwise it stays put, so a document that
 failed is listed again by the next run (unchanged ones cost no detail call: see ``pull``).
+
+Later transitions (``annuler-tdt``, ``modification``… — ``REGATE_PASTELL_TRANSITIONS``) are listed with
+their own mark (``state`` set, at ``transition_watermark_key``), so a cancellation months after the
+acknowledgement is in the next incremental window of its own listing.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, field_validator
 
 from regate.clock import PARIS
-from regate.storage.layout import watermark_key
+from regate.storage.layout import transition_watermark_key, watermark_key
 from regate.storage.store import ObjectStore
 
 PASTELL_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -25,6 +29,13 @@ class Watermark(BaseModel):
     flux: str
     high_water: str
     updated_at: str
+    state: str | None = None  # None: the harvested state (acquiter-tdt / termine); else a later transition
+
+    @property
+    def key(self) -> str:
+        if self.state is None:
+            return watermark_key(self.id_e, self.flux)
+        return transition_watermark_key(self.id_e, self.flux, self.state)
 
     @field_validator("high_water")
     @classmethod
@@ -53,8 +64,12 @@ def pastell_now(now: datetime) -> str:
     return format_pastell_timestamp(now.astimezone(PARIS).replace(tzinfo=None))
 
 
-def load_watermark(store: ObjectStore, id_e: str, flux: str) -> Watermark | None:
-    payload = store.get_json(watermark_key(id_e, flux))
+def load_watermark(store: ObjectStore, id_e: str, flux: str, state: str | None = None) -> Watermark | None:
+    key = watermark_key(id_e, flux) if state is None else transition_watermark_key(id_e, flux, state)
+    try:
+        payload = store.get_json(key)
+    except ValueError:
+        return None
     if payload is None:
         return None
     try:
@@ -64,7 +79,7 @@ def load_watermark(store: ObjectStore, id_e: str, flux: str) -> Watermark | None
 
 
 def save_watermark(store: ObjectStore, mark: Watermark) -> None:
-    store.put_json_if_changed(watermark_key(mark.id_e, mark.flux), mark.model_dump())
+    store.put_json_if_changed(mark.key, mark.model_dump(exclude_none=True))
 
 
 def window_begin(mark: Watermark | None, since: str | None, default_since: str, overlap_seconds: int) -> str:
