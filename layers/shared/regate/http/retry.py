@@ -150,7 +150,7 @@ class RetryingSession:
                         raise RetryAfterTooLong(
                             f"{method} {url}: 429, the server asks to wait {asked:.0f} s "
                             f"(cap {self.policy.max_retry_after:.0f} s"
-                            + (f", {budget:.0f} s left in this run" if budget is not None else "")
+                            + (f", {budget:.0f} s left before the deadline" if budget is not None else "")
                             + ")",
                             asked,
                         )
