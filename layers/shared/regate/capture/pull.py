@@ -345,10 +345,7 @@ def _run(
     for pair in pairs:
         if (pair.entite.id_e, pair.flux) in state.failed_pairs or state.abort.is_set():
             continue
-        for mark_state in pair.states:
-            _advance_watermark(
-                store, clock, pair.entite.id_e, pair.flux, options.since, window_end, mark_state
-            )
+        _advance_watermark(store, clock, pair.entite.id_e, pair.flux, options.since, window_end, pair.states)
     for entite in reconciled:
         if entite.id_e not in state.reconcile_failed and not state.abort.is_set():
             store.put_json_if_changed(
@@ -372,22 +369,42 @@ def _advance_watermark(
     flux: str,
     since: str | None,
     end: str,
-    mark_state: str | None = None,
+    states: Sequence[str | None],
 ) -> None:
-    """Move the mark to ``end`` unless that would jump over a gap or go backwards.
+    """Move each listed state's mark to ``end`` unless that would jump over a gap or go backwards.
 
-    A ``--since`` later than the current mark leaves the time between them uncaptured: the mark stays.
+    A ``--since`` later than the current mark leaves the time between them uncaptured: that mark stays.
+    One read and at most one write per pair.
     """
-    current = load_watermark(store, id_e, flux, mark_state)
-    if current is not None:
-        if since and parse_pastell_timestamp(since) > parse_pastell_timestamp(current.high_water):
-            return
-        if parse_pastell_timestamp(current.high_water) >= parse_pastell_timestamp(end):
-            return
-    save_watermark(
-        store,
-        Watermark(id_e=id_e, flux=flux, high_water=end, updated_at=utc_iso(clock.now()), state=mark_state),
+    current = load_watermark(store, id_e, flux)
+
+    def moved(previous: str | None) -> str | None:
+        if previous is None:
+            return end
+        if since and parse_pastell_timestamp(since) > parse_pastell_timestamp(previous):
+            return previous
+        if parse_pastell_timestamp(previous) >= parse_pastell_timestamp(end):
+            return previous
+        return end
+
+    high_water = current.high_water if current is not None else None
+    if None in states:
+        high_water = moved(high_water)
+    if high_water is None:  # the harvested state's listing never completed: nothing to anchor
+        return
+    transitions = dict(current.transitions) if current is not None else {}
+    for state in states:
+        if state is None:
+            continue
+        if state not in transitions and since:
+            continue  # a backfill is no full listing of this transition: the next run lists from the start
+        transitions[state] = moved(transitions.get(state)) or end
+    wanted = Watermark(
+        id_e=id_e, flux=flux, high_water=high_water, updated_at=utc_iso(clock.now()), transitions=transitions
     )
+    if current is not None and current.model_copy(update={"updated_at": wanted.updated_at}) == wanted:
+        return
+    save_watermark(store, wanted)
 
 
 def _select_entites(entites: list[Entite], options: CaptureOptions, report: RunReport) -> list[Entite]:
@@ -505,6 +522,7 @@ def _list_pair(
 ) -> None:
     """The harvested state's listing, then each later transition's, each from its own watermark."""
     entite, flux = pair.entite, pair.flux
+    mark = load_watermark(store, entite.id_e, flux)
     for mark_state in [None, *options.later_states(flux)]:
         stopped = state.stop_reason()
         if stopped or (entite.id_e, flux) in state.throttled_pairs:
@@ -522,8 +540,7 @@ def _list_pair(
                 )
             state.fail(entite.id_e, flux)
             return
-        mark = load_watermark(store, entite.id_e, flux, mark_state)
-        begin = window_begin(mark, options.since, options.default_since, options.overlap_seconds)
+        begin = window_begin(mark, options.since, options.default_since, options.overlap_seconds, mark_state)
         etat = mark_state or options.harvested_state(flux)
         rows, ok = _listing(client, entite, flux, options, report, state, etat, begin, window_end)
         kind: TaskKind = "listed" if mark_state is None else "held_only"

@@ -7,9 +7,9 @@ Raw bucket (``REGATE_RAW_BUCKET``), everything as received::
     inbox/{name}.zip                                        depot ZIPs pushed by Pastell (SFTP → S3)
     inbox-rejected/{name}.zip, {name}.reason.json           ZIPs that could not be ingested, never lost
     pastell-flux/{flux}.json                                flux definition as received (GET /flux/{flux})
-    _state/watermarks/{id_e}/{flux}.json                    capture high-water mark per (entity, flux)
-    _state/watermarks/{id_e}/{flux}/{state}.json            high-water mark of a later transition listed
-                                                            on its own (annuler-tdt, modification…)
+    _state/watermarks/{id_e}/{flux}.json                    capture high-water mark per (entity, flux), and
+                                                            ``transitions``: the marks of the later states
+                                                            listed on their own (annuler-tdt, modification…)
     _state/reconcile/{id_e}.json                            last full id listing of the entity (deletions)
     _state/acts/{siren}/{act key}.json                      act identity → the raw document holding it
                                                             (push and pull of one act are one document)
@@ -103,14 +103,6 @@ def flux_definition_key(flux: str) -> str:
 
 def watermark_key(id_e: str, flux: str) -> str:
     return f"{STATE_PREFIX}watermarks/{safe_segment(id_e, 'id_e')}/{safe_segment(flux, 'flux')}.json"
-
-
-def transition_watermark_key(id_e: str, flux: str, state: str) -> str:
-    """Mark of the listing of one later transition (``etatTransit={state}``) of an (entity, flux)."""
-    return (
-        f"{STATE_PREFIX}watermarks/{safe_segment(id_e, 'id_e')}/{safe_segment(flux, 'flux')}/"
-        f"{safe_segment(state, 'state')}.json"
-    )
 
 
 def reconcile_state_key(id_e: str) -> str:
