@@ -96,16 +96,15 @@ def iter_body(
 
 
 def _network_pieces(raw: object, deadline: Deadline, what: str) -> Iterator[bytes]:
-    from urllib3.exceptions import HTTPError as Urllib3Error
-
     while True:
         if deadline.expired():
             raise DeadlineExceeded(f"{what}: deadline reached while reading the body")
         try:
-            piece = raw.read1(_CHUNK, decode_content=True)  # type: ignore[attr-defined]
-        except TypeError:  # a file-like raw without decode_content
-            piece = raw.read1(_CHUNK)  # type: ignore[attr-defined]
-        except (TimeoutError, Urllib3Error, requests.RequestException, OSError, ValueError) as exc:
+            try:
+                piece = raw.read1(_CHUNK, decode_content=True)  # type: ignore[attr-defined]
+            except TypeError:  # a file-like raw without decode_content
+                piece = raw.read1(_CHUNK)  # type: ignore[attr-defined]
+        except Exception as exc:  # urllib3 protocol/timeout/decode errors, socket errors: the call failed
             raise HttpError(f"{what}: read interrupted ({type(exc).__name__}: {exc})") from exc
         if not piece:
             return
