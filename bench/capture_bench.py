@@ -2,7 +2,8 @@
 
 Prints, side by side in one run: documents/s of a full capture with bounded concurrency vs one document at a
 time (median of ``--runs`` runs each, fresh bucket every run) and their ratio; then the HTTP calls of an
-incremental run with no change, by route (target: one listing call per entity and flux, zero detail or file).
+incremental run with no change, by route (target: one listing call per entity, flux and listed state — the
+harvested one and each of REGATE_PASTELL_TRANSITIONS — zero detail or file).
 
     .venv/bin/python -m bench capture [--runs=3] [--latency-ms=20] [--concurrency=8]
 """

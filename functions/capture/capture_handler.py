@@ -7,6 +7,10 @@ Event shapes (dispatch only; the work is in :mod:`regate.capture`):
 * EventBridge S3 ``Object Created`` on ``inbox/*.zip`` → push ingest;
 * SQS batch of such events (EventBridge → SQS, or S3 notifications → SQS) → push ingest with partial batch
   failure (``batchItemFailures``): one bad message never blocks or replays the others.
+
+A pull run stops ``REGATE_PASTELL_RUN_MARGIN_SECONDS`` before the invocation's timeout with its report saved.
+A hostile ZIP is rejected (``inbox-rejected/``), never an exception; an ingest whose storage failed raises
+after the ingest report is saved, so the event is delivered again.
 """
 
 from __future__ import annotations
@@ -22,7 +26,14 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel, S3Model
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from regate.capture.runtime import capture_from_settings, ingest_from_event, raw_store
+from regate.capture.push import DepotLimits, IngestResult
+from regate.capture.runtime import (
+    capture_from_settings,
+    ingest_from_event,
+    raw_store,
+    save_ingest_report,
+    started_now,
+)
 from regate.capture.watermark import parse_pastell_timestamp
 from regate.clock import Clock, SystemClock
 from regate.settings import Settings, get_settings
@@ -39,6 +50,7 @@ class ScheduledInput(BaseModel):
     since: str | None = None
     entite: list[str] = Field(default_factory=list)
     flux: list[str] = Field(default_factory=list)
+    reconcile: bool | None = None  # true: compare with a full listing now (deletions); default: on schedule
 
     @field_validator("since")
     @classmethod
@@ -60,18 +72,29 @@ def handle(event: dict[str, Any], context: Any, settings: Settings, clock: Clock
         return _sqs_batch(event, context, settings, clock)
     if isinstance(event, dict) and event.get("source") == "aws.s3":
         parsed = parse(event=event, model=S3EventNotificationEventBridgeModel)
-        result = _ingest(settings, clock, parsed.detail.bucket.name, parsed.detail.object.key, None)
-        return {"ingested": [result]}
-    return _scheduled(event, settings, clock)
+        started, results = started_now(clock), []
+        item = _ingest(settings, clock, parsed.detail.bucket.name, parsed.detail.object.key, results)
+        save_ingest_report(raw_store(settings), results, clock, started)
+        if item["outcome"] == "error":
+            raise RuntimeError(f"ingest of {item['key']} failed: {item['reason']} (delivered again)")
+        return {"ingested": [item]}
+    return _scheduled(event, context, settings, clock)
 
 
-def _scheduled(event: Any, settings: Settings, clock: Clock) -> dict[str, Any]:
+def _scheduled(event: Any, context: Any, settings: Settings, clock: Clock) -> dict[str, Any]:
     payload = event if isinstance(event, dict) else {}
     if payload.get("detail-type") == "Scheduled Event" or "detail-type" in payload:
         payload = payload.get("detail") or {}
     options = ScheduledInput.model_validate(payload)
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
     report = capture_from_settings(
-        settings, since=options.since, entites=options.entite, flux=options.flux, clock=clock
+        settings,
+        since=options.since,
+        entites=options.entite,
+        flux=options.flux,
+        clock=clock,
+        remaining_seconds=remaining() / 1000 if callable(remaining) else None,
+        reconcile=options.reconcile,
     )
     summary = report.summary()
     logger.info(
@@ -82,6 +105,7 @@ def _scheduled(event: Any, settings: Settings, clock: Clock) -> dict[str, Any]:
 
 def _sqs_batch(event: dict[str, Any], context: Any, settings: Settings, clock: Clock) -> dict[str, Any]:
     processor = BatchProcessor(event_type=EventType.SQS)
+    started, batch = started_now(clock), []
 
     def record_handler(record: SQSRecord) -> list[dict[str, Any]]:
         body = json.loads(record.body)
@@ -89,35 +113,44 @@ def _sqs_batch(event: dict[str, Any], context: Any, settings: Settings, clock: C
         if isinstance(body, dict) and body.get("source") == "aws.s3":
             parsed = parse(event=body, model=S3EventNotificationEventBridgeModel)
             results.append(
-                _ingest(settings, clock, parsed.detail.bucket.name, parsed.detail.object.key, None)
+                _ingest(settings, clock, parsed.detail.bucket.name, parsed.detail.object.key, batch)
             )
         elif isinstance(body, dict) and "Records" in body:
             for s3_record in parse(event=body, model=S3Model).Records:
                 key = unquote_plus(s3_record.s3.object.key)  # S3 notifications URL-encode keys
-                results.append(_ingest(settings, clock, s3_record.s3.bucket.name, key, None))
+                results.append(_ingest(settings, clock, s3_record.s3.bucket.name, key, batch))
         elif isinstance(body, dict) and body.get("Event") == "s3:TestEvent":
             logger.info("S3 test event ignored")
         else:
             raise ValueError(f"Unrecognised SQS message body: {record.body[:200]!r}")
+        failed = [r["key"] for r in results if r["outcome"] == "error"]
+        if failed:  # this message only is delivered again
+            raise RuntimeError(f"ingest failed (storage) for {failed}")
         return results
 
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    try:
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    finally:
+        save_ingest_report(raw_store(settings), batch, clock, started)
 
 
 def _ingest(
-    settings: Settings, clock: Clock, bucket: str, key: str, version_id: str | None
+    settings: Settings, clock: Clock, bucket: str, key: str, results: list[IngestResult]
 ) -> dict[str, Any]:
-    result = ingest_from_event(raw_store(settings), bucket, key, clock, version_id=version_id)
+    limits = DepotLimits.from_settings(settings)
+    result = ingest_from_event(raw_store(settings), bucket, key, clock, limits=limits)
     if result is None:
         logger.info(
             "object ignored (not an inbox ZIP of the raw bucket)", extra={"bucket": bucket, "key": key}
         )
         return {"key": key, "outcome": "ignored"}
-    if result.outcome == "rejected":
+    results.append(result)
+    if result.outcome in ("rejected", "error"):
         logger.warning(
-            "depot ZIP rejected", extra={"key": key, "reason": result.reason, "detail": result.message}
+            f"depot ZIP {result.outcome}",
+            extra={"key": key, "reason": result.reason, "detail": result.message},
         )
     else:
         logger.info("depot ZIP ingested", extra={"key": key, "outcome": result.outcome, "id_d": result.id_d})

@@ -27,6 +27,10 @@ DEFAULT_PASTELL_FLUX: tuple[str, ...] = (
     "autres-studio-sans-tdt",
 )
 
+#: States whose entries are listed with their own watermark (pastell-api.md §17): cancellation, re-stamp,
+#: re-opening and edits after the acknowledgement.
+DEFAULT_PASTELL_TRANSITIONS: tuple[str, ...] = ("annuler-tdt", "tamponner-tdt", "reouverture", "modification")
+
 #: Flux that never go to the préfecture: harvested at ``termine`` instead of ``acquiter-tdt``.
 DEFAULT_FLUX_SANS_TDT: tuple[str, ...] = ("autres-studio-sans-tdt",)
 
@@ -60,13 +64,58 @@ class Settings(BaseSettings):
     pastell_overlap_seconds: int = Field(default=86400, ge=0, description="Watermark overlap")
     pastell_concurrency: int = Field(default=8, ge=1, le=64, description="Parallel document downloads")
     pastell_default_since: str = Field(default="2020-01-01 00:00:00", description="First-run lower bound")
+    pastell_transitions: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=DEFAULT_PASTELL_TRANSITIONS,
+        description="States listed with their own watermark (etatTransit) to see cancellations and "
+        "corrections of acts acknowledged long ago; only documents already captured are re-read",
+    )
+    pastell_reconcile_interval_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="Full id listing per (entity, flux) at most this often, to detect documents deleted "
+        "in Pastell (and acknowledged ones never captured); 0 = every run",
+    )
+    pastell_max_pages: int = Field(default=10000, ge=1, description="Page limit of one listing")
+    pastell_max_file_bytes: int = Field(
+        default=160 * 1024 * 1024, ge=1024, description="Largest file accepted (Pastell caps at 150 MB)"
+    )
+    pastell_file_deadline_seconds: float = Field(
+        default=900.0, gt=0, description="Wall-clock limit of one file download"
+    )
+    pastell_run_deadline_seconds: float = Field(
+        default=14400.0,
+        ge=0,
+        description="Wall-clock limit of a capture run from the CLI (0 = none); in Lambda the remaining "
+        "time minus REGATE_PASTELL_RUN_MARGIN_SECONDS (whichever is sooner)",
+    )
+    pastell_run_margin_seconds: float = Field(
+        default=60.0, ge=0, description="Lambda: time kept to save the report before the timeout"
+    )
+    # Depot ZIPs (push, ged-megalis-opendata): limits against zip bombs and hostile archives.
+    pastell_depot_max_zip_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    pastell_depot_max_uncompressed_bytes: int = Field(default=160 * 1024 * 1024, ge=1024)
+    pastell_depot_max_entries: int = Field(default=1000, ge=2)
+    pastell_depot_max_ratio: int = Field(default=200, ge=1, description="Largest compression ratio > 1 MB")
+    pastell_depot_max_metadata_bytes: int = Field(default=1024 * 1024, ge=1024)
+    pastell_depot_max_json_depth: int = Field(default=20, ge=2, description="Nesting limit of metadata.json")
 
     # --- HTTP retry policy (shared by every outside client) -------------------------------------
     http_timeout_seconds: float = Field(default=30.0, gt=0)
     http_max_attempts: int = Field(default=5, ge=1, le=20)
     http_backoff_base_seconds: float = Field(default=0.5, ge=0)
     http_backoff_max_seconds: float = Field(default=60.0, ge=0)
-    http_max_retry_after_seconds: float = Field(default=300.0, ge=0)
+    http_max_retry_after_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="Longest Retry-After honoured; Pastell harvests fail the (entity, flux) pair for the "
+        "run beyond it (or beyond the run's remaining time) instead of sleeping",
+    )
+    http_deadline_seconds: float = Field(
+        default=120.0, gt=0, description="Wall-clock limit of one API call (connection, headers, body)"
+    )
+    http_max_json_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024, description="Largest JSON answer read (streamed, then refused)"
+    )
 
     # --- normalisation / publication decision -------------------------------------------------
     public_base_url: str = Field(
@@ -118,7 +167,7 @@ class Settings(BaseSettings):
         "are drawn this far apart so each has its own marker; 0 keeps them stacked",
     )
 
-    @field_validator("pastell_flux", "pastell_flux_sans_tdt", mode="before")
+    @field_validator("pastell_flux", "pastell_flux_sans_tdt", "pastell_transitions", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> tuple[str, ...]:
         if isinstance(value, str):

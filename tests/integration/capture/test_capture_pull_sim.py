@@ -87,12 +87,17 @@ def test_second_run_captures_nothing_writes_nothing_and_calls_no_detail(sim, cap
     assert after == [v for v in before if not v[0].startswith("_state/runs/")]
 
 
-def test_incremental_run_is_one_listing_call_per_entity_and_flux(sim, capture):
-    capture(since="2024-01-01", page_size=100)
+def test_incremental_run_is_one_listing_call_per_entity_flux_and_listed_state(sim, capture, raw_store):
+    capture(page_size=100)  # the first run lists every state from REGATE_PASTELL_DEFAULT_SINCE
+    mark = raw_store.get_json(layout.watermark_key(ENTITE, FLUX))
+    assert sorted(mark["transitions"]) == ["annuler-tdt", "modification", "reouverture", "tamponner-tdt"]
     sim.reset_log()
     report = capture(page_size=100)
     assert report.captured == []
-    assert routes(sim) == {"/api/v2/entite": 1, f"/api/v2/flux/{FLUX}": 1, "list": 1}
+    # acquiter-tdt + annuler-tdt, tamponner-tdt, reouverture, modification: each an empty first page
+    assert routes(sim) == {"/api/v2/entite": 1, f"/api/v2/flux/{FLUX}": 1, "list": 5}
+    states = sorted(e.query["etatTransit"] for e in sim.request_log if "etatTransit" in e.query)
+    assert states == ["acquiter-tdt", "annuler-tdt", "modification", "reouverture", "tamponner-tdt"]
 
 
 def test_cancellation_and_correction_make_new_versions(sim, capture, raw_store):
@@ -197,7 +202,8 @@ def test_flux_without_tdt_is_harvested_at_termine(sim, capture):
         "UBxqJ3b",
     ]  # not the one still in modification
     listing = [e for e in sim.request_log if e.path.endswith(f"/entite/{ENTITE}/document")]
-    assert listing and all(e.query.get("etatTransit") in ("termine", ["termine"]) for e in listing)
+    # harvested at termine; later transitions without the TdT ones (never sent to the préfecture)
+    assert sorted({e.query.get("etatTransit") for e in listing}) == ["modification", "reouverture", "termine"]
 
 
 def test_a_backfill_starting_after_the_watermark_does_not_jump_the_gap(capture, raw_store, clock):
@@ -213,3 +219,15 @@ def test_a_backfill_starting_after_the_watermark_does_not_jump_the_gap(capture, 
     assert raw_store.get_json(layout.watermark_key(ENTITE, FLUX))["high_water"] == "2024-01-01 00:00:00"
     capture()  # the regular run from the mark covers the gap, then moves it
     assert raw_store.get_json(layout.watermark_key(ENTITE, FLUX))["high_water"] == "2026-01-11 10:00:00"
+
+
+def test_a_backfill_never_marks_a_transition_it_did_not_list_from_the_start(capture, raw_store, clock):
+    from datetime import timedelta
+
+    capture(since="2025-06-01")
+    mark = raw_store.get_json(layout.watermark_key(ENTITE, FLUX))
+    assert "transitions" not in mark  # cancellations before 2025-06 are still to be listed
+    clock.current += timedelta(hours=1)
+    capture()
+    mark = raw_store.get_json(layout.watermark_key(ENTITE, FLUX))
+    assert set(mark["transitions"].values()) == {"2026-01-10 11:00:00"}

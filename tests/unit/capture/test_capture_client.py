@@ -169,27 +169,37 @@ def test_detail_kept_as_received_and_file_names_typed(fake_http, client_for):
         detail.file_names("bordereau")
 
 
-def test_listing_pages_until_short_page_and_deduplicates(fake_http, client_for):
-    def row(id_d):
-        return {
-            "id_d": id_d,
-            "id_e": "12",
-            "type": "deliberations-studio",
-            "last_action": "acquiter-tdt",
-            "last_action_date": "2024-01-18 10:02:13",
-            "modification": "2024-01-18 10:02:13",
-        }
-
-    pages = {
-        "0": [row("a000001"), row("a000002")],
-        "2": [row("a000002"), row("a000003")],
-        "4": [row("a000004")],
+def _row(id_d: str) -> dict[str, str]:
+    return {
+        "id_d": id_d,
+        "id_e": "12",
+        "type": "deliberations-studio",
+        "last_action": "acquiter-tdt",
+        "last_action_date": "2024-01-18 10:02:13",
+        "modification": "2024-01-18 10:02:13",
     }
+
+
+def _paged(fake_http, client_for, pages, **limits):
+    from regate.pastell.client import PastellLimits
+
     client = client_for(
         fake_http.on(
-            "/entite/12/document", lambda path, kw: make_response(200, pages[kw["params"]["offset"]])
+            "/entite/12/document", lambda path, kw: make_response(200, pages.get(kw["params"]["offset"], []))
         )
     )
+    client.limits = PastellLimits(**limits)
+    return client
+
+
+def test_listing_pages_until_an_empty_page_and_deduplicates(fake_http, client_for):
+    pages = {
+        "0": [_row("a000001"), _row("a000002")],
+        "2": [_row("a000002"), _row("a000003")],
+        "4": [_row("a000004")],  # a short page is not the end: only an empty one is
+        "5": [_row("a000005")],
+    }
+    client = _paged(fake_http, client_for, pages)
     ids = [
         r.id_d
         for r in client.iter_documents(
@@ -201,14 +211,37 @@ def test_listing_pages_until_short_page_and_deduplicates(fake_http, client_for):
             state_end="2024-06-01 14:00:00",
         )
     ]
-    assert ids == ["a000001", "a000002", "a000003", "a000004"]
+    assert ids == ["a000001", "a000002", "a000003", "a000004", "a000005"]
     params = fake_http.calls[0]["params"]
     assert params["etatTransit"] == "acquiter-tdt"
     assert params["state_begin"] == "2023-12-31 23:59:59"
     assert params["state_end"] == "2024-06-01 14:00:00"
     assert params["sens_tri"] == "ASC"
     assert params["type"] == "deliberations-studio"
-    assert [c["params"]["offset"] for c in fake_http.calls] == ["0", "2", "4"]
+    # the next offset is what was received, so a capped page size skips nothing
+    assert [c["params"]["offset"] for c in fake_http.calls] == ["0", "2", "4", "5", "6"]
+
+
+def test_a_page_with_no_new_id_stops_the_listing_as_incomplete(fake_http, client_for):
+    from regate.pastell.client import PastellPaginationError
+
+    same = [_row("a000001"), _row("a000002")]
+    client = _paged(fake_http, client_for, {"0": same, "2": same, "4": same})  # offset ignored
+    got = []
+    with pytest.raises(PastellPaginationError, match="no new document"):
+        for row in client.iter_documents("12", "deliberations-studio", page_size=2):
+            got.append(row.id_d)
+    assert got == ["a000001", "a000002"] and len(fake_http.calls) == 2
+
+
+def test_a_listing_stops_at_its_page_limit(fake_http, client_for):
+    from regate.pastell.client import PastellPaginationError
+
+    pages = {str(i): [_row(f"a{i:06d}")] for i in range(100)}
+    client = _paged(fake_http, client_for, pages, max_pages=5)
+    with pytest.raises(PastellPaginationError, match="more than 5 pages"):
+        list(client.iter_documents("12", "deliberations-studio", page_size=1))
+    assert len(fake_http.calls) == 5
 
 
 def test_uuid_id_d_is_accepted(fake_http, client_for):

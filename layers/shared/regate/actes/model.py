@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 from regate.actes.aracte import ARActeInvalide, parse_aracte
 from regate.actes.dates import DateInvalide, parse_date, parse_optional_date
@@ -64,6 +64,17 @@ class Fichier(BaseModel):
     key: str
 
 
+class FichierManquant(BaseModel):
+    """A file the source names but could not deliver (Pastell: ``Ce fichier n'existe pas``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: str
+    num: int
+    name: str
+    motif: str = Field(description="Machine-readable code from the capture envelope")
+
+
 class Vote(BaseModel):
     """Vote counts, only when the source has all five (SCDL cohesion rule)."""
 
@@ -94,6 +105,9 @@ class Acte(BaseModel):
     classification_libelle: str | None = None
     objet: str
     fichiers: list[Fichier] = Field(default_factory=list)
+    fichiers_manquants: list[FichierManquant] = Field(
+        default_factory=list, description="Files Pastell could not serve (never published)"
+    )
     acte_unique_id: str | None = Field(default=None, description="ARActe IDActe")
     annule: bool = False
     last_action: str | None = None
@@ -103,9 +117,21 @@ class Acte(BaseModel):
     vote: Vote | None = None
     content_sha256: str = ""
 
+    @model_serializer(mode="wrap")
+    def _omit_empty_missing(self, handler: Any) -> Any:
+        """Acts with every file serialise exactly as before ``fichiers_manquants`` existed."""
+        data = handler(self)
+        if isinstance(data, dict) and not data.get("fichiers_manquants"):
+            data.pop("fichiers_manquants", None)
+        return data
+
     @property
     def annee(self) -> int:
         return self.date_acte.year
+
+    def main_file_missing(self) -> bool:
+        """No main file to publish because Pastell lost it (not merely an act without one)."""
+        return self.main_file() is None and any(m.field in MAIN_FIELDS for m in self.fichiers_manquants)
 
     def main_file(self) -> Fichier | None:
         """The document published as the act: stamped PDF when present, else the original."""
@@ -125,7 +151,12 @@ class Acte(BaseModel):
 
 
 def withdrawal_reason(raw: RawDocument) -> str | None:
-    """Why a captured document is withdrawn (cancelled or deleted in Pastell), or ``None``."""
+    """Why a captured document is withdrawn (cancelled or deleted in Pastell), or ``None``.
+
+    Deleted: the last action is ``supression``, or capture found the document gone (``capture.removed``).
+    """
+    if raw.capture.removed is not None:
+        return "supprime"
     last = raw.detail.get("last_action") if isinstance(raw.detail, dict) else None
     action = last.get("action") if isinstance(last, dict) else None
     if action in WITHDRAWN_ACTIONS:
@@ -177,6 +208,9 @@ def acte_from_raw(raw: RawDocument, read_file: Callable[[str], bytes] | None = N
         classification_libelle=classification[2] if classification else None,
         objet=objet,
         fichiers=[Fichier(**f.model_dump()) for f in cap.files],
+        fichiers_manquants=[
+            FichierManquant(field=m.field, num=m.num, name=m.name, motif=m.reason) for m in cap.missing_files
+        ],
         acte_unique_id=acte_unique_id,
         annule=withdrawal_reason(raw) is not None,
         last_action=last.get("action") if isinstance(last, dict) else None,

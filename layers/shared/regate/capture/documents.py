@@ -11,22 +11,29 @@ import hashlib
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from regate.capture.envelope import CapturedFile, RawDocument
-from regate.storage.layout import document_detail_key, document_prefix
+from regate.capture.envelope import CapturedFile, MissingFile, RawDocument
+from regate.storage.layout import PASTELL_PREFIX, document_detail_key, document_prefix, safe_segment
 from regate.storage.store import SHA256_META, ObjectStore, PreconditionFailed, dumps_canonical
 
 _SINGLE_PUT_BYTES = 8 * 1024 * 1024
 
 
 def content_sha256(
-    detail: dict[str, Any], files: list[CapturedFile], metadata: dict[str, Any] | None = None
+    detail: dict[str, Any],
+    files: list[CapturedFile],
+    metadata: dict[str, Any] | None = None,
+    missing: list[MissingFile] | None = None,
 ) -> str:
-    """Digest of what the source said (detail, metadata, file digests): equal ⇒ nothing changed."""
-    payload = {
+    """Digest of what the source said (detail, metadata, file digests, missing files): equal ⇒ unchanged."""
+    payload: dict[str, Any] = {
         "detail": detail,
         "metadata": metadata,
         "files": [[f.field, f.num, f.name, f.sha256] for f in sorted(files, key=lambda f: (f.field, f.num))],
     }
+    if missing:  # only when there are some: digests of complete documents are unchanged
+        payload["missing"] = [
+            [m.field, m.num, m.name] for m in sorted(missing, key=lambda m: (m.field, m.num))
+        ]
     return hashlib.sha256(dumps_canonical(payload)).hexdigest()
 
 
@@ -81,6 +88,17 @@ def update_raw_document(
             continue
         return True
     raise PreconditionFailed(f"{key}: too many concurrent updates")
+
+
+def held_document_ids(store: ObjectStore, id_e: str) -> set[str]:
+    """``id_d`` of every document folder under ``pastell/{id_e}/`` (one LIST per 1000, no GET)."""
+    prefix = f"{PASTELL_PREFIX}{safe_segment(id_e, 'id_e')}/"
+    paginator = store.client.get_paginator("list_objects_v2")
+    found: set[str] = set()
+    for page in paginator.paginate(Bucket=store.bucket, Prefix=prefix, Delimiter="/"):
+        for common in page.get("CommonPrefixes", []):
+            found.add(common["Prefix"][len(prefix) :].rstrip("/"))
+    return found
 
 
 def existing_file_keys(store: ObjectStore, id_e: str, id_d: str) -> set[str]:

@@ -5,13 +5,18 @@ capture (which writes it) and normalisation (which reads it).
 detail-shaped wrapper ``{"info": {...}, "data": <metadata.json>}``), ``metadata`` is the depot
 ``metadata.json`` as received (push only), ``entite`` the entity row from ``GET /entite`` (pull).
 ``capture`` is the small envelope: when, from where, which flux, and the sha256 of every file.
+
+Two optional parts (absent from documents that do not need them, so older envelopes stay byte-identical):
+``missing_files`` lists files Pastell said no longer exist (``Ce fichier n'existe pas``) — the act is
+captured without them; ``removed`` says the document was deleted in Pastell (found by reconciliation, or a
+404 on its detail): the detail stays as last received and normalisation withdraws the act.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 ENVELOPE_VERSION = 1
 
@@ -27,6 +32,27 @@ class CapturedFile(BaseModel):
     sha256: str
     size: int = Field(ge=0)
     key: str = Field(description="Key of the bytes in the raw bucket")
+
+
+class MissingFile(BaseModel):
+    """A file the detail names but Pastell cannot serve: captured as missing, not retried."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: str
+    num: int = Field(ge=0)
+    name: str = Field(description="File name the detail gives for the slot")
+    status: int | None = Field(default=None, description="HTTP status of the download (400 or 404)")
+    reason: str = Field(default="fichier_inexistant", description="Machine-readable code")
+    message: str = Field(default="", description="Pastell's answer, e.g. 400 Ce fichier n'existe pas")
+
+
+class Removal(BaseModel):
+    """The document no longer exists in Pastell."""
+
+    detected_at: str = Field(description="UTC ISO 8601 of the run that found it gone")
+    reason: Literal["supprime_dans_pastell"] = "supprime_dans_pastell"
+    evidence: str = Field(description="What proved it, e.g. the 404 of GET …/document/{id_d}")
 
 
 class CaptureEnvelope(BaseModel):
@@ -51,6 +77,21 @@ class CaptureEnvelope(BaseModel):
         default=None,
         description="Act identity (siren + numéro + date) indexed at _state/acts/{siren}/{act_key}",
     )
+    missing_files: list[MissingFile] = Field(
+        default_factory=list, description="Files Pastell says do not exist (not in ``files``)"
+    )
+    removed: Removal | None = Field(default=None, description="Set when the document was deleted in Pastell")
+
+    @model_serializer(mode="wrap")
+    def _omit_empty(self, handler: Any) -> Any:
+        """Envelopes without missing files or removal serialise exactly as before these fields existed."""
+        data = handler(self)
+        if isinstance(data, dict):
+            if not data.get("missing_files"):
+                data.pop("missing_files", None)
+            if data.get("removed") is None:
+                data.pop("removed", None)
+        return data
 
 
 class RawDocument(BaseModel):

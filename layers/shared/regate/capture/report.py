@@ -28,7 +28,14 @@ class ReportItem(BaseModel):
     origin: str | None = Field(default=None, description="Inbox key of a pushed ZIP")
 
 
+Outcome = Literal["captured", "unchanged", "skipped", "errors", "warnings", "removed"]
+
+
 class RunReport(BaseModel):
+    """``warnings``: captured with a problem (a file Pastell says does not exist); ``removed``: documents
+    found deleted in Pastell (their act is withdrawn); ``interrupted``: why the run stopped early
+    (``delai_du_run`` = its deadline, ``interrompu`` = the operator)."""
+
     stage: str = "capture"
     started_at: str
     finished_at: str | None = None
@@ -36,13 +43,16 @@ class RunReport(BaseModel):
     unchanged: list[ReportItem] = Field(default_factory=list)
     skipped: list[ReportItem] = Field(default_factory=list)
     errors: list[ReportItem] = Field(default_factory=list)
+    warnings: list[ReportItem] = Field(default_factory=list)
+    removed: list[ReportItem] = Field(default_factory=list)
+    interrupted: str | None = None
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @classmethod
     def start(cls, clock: Clock, stage: str = "capture") -> RunReport:
         return cls(stage=stage, started_at=utc_iso(clock.now()))
 
-    def add(self, outcome: Literal["captured", "unchanged", "skipped", "errors"], item: ReportItem) -> None:
+    def add(self, outcome: Outcome, item: ReportItem) -> None:
         """Thread-safe: documents are captured concurrently."""
         with self._lock:
             getattr(self, outcome).append(item)
@@ -56,13 +66,22 @@ class RunReport(BaseModel):
         return not self.errors
 
     def summary(self) -> dict[str, int]:
-        return {name: len(getattr(self, name)) for name in ("captured", "unchanged", "skipped", "errors")}
+        """Counts; ``warnings`` and ``removed`` only when there are some (stable output otherwise)."""
+        counts = {name: len(getattr(self, name)) for name in ("captured", "unchanged", "skipped", "errors")}
+        for name in ("warnings", "removed"):
+            if getattr(self, name):
+                counts[name] = len(getattr(self, name))
+        return counts
 
     def to_json_bytes(self) -> bytes:
         return dumps_canonical(self.as_dict())
 
     def as_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
+        data = self.model_dump(mode="json", exclude_none=True)
+        for name in ("warnings", "removed"):
+            if not data.get(name):
+                data.pop(name, None)
+        return data
 
     def save(self, store: ObjectStore) -> None:
         store.put_if_changed(

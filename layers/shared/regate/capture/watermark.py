@@ -5,13 +5,18 @@ The next listing asks for ``state_begin = T - overlap - 1 s`` (Pastell compares 
 ``state_end`` = the run's start, in Pastell's platform time (Europe/Paris, no zone). The mark moves to that
 ``state_end`` only when every document of the window was captured; otherwise it stays put, so a document that
 failed is listed again by the next run (unchanged ones cost no detail call: see ``pull``).
+
+Later transitions (``annuler-tdt``, ``modification``… — ``REGATE_PASTELL_TRANSITIONS``) are listed with
+their own mark, kept in the same file (``transitions``: state → high-water mark; one read and one write per
+pair and run), so a cancellation months after the acknowledgement is in the next incremental window of its
+own listing, and a transition added to the setting later starts from the first-run bound.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from regate.clock import PARIS
 from regate.storage.layout import watermark_key
@@ -25,12 +30,26 @@ class Watermark(BaseModel):
     flux: str
     high_water: str
     updated_at: str
+    transitions: dict[str, str] = Field(
+        default_factory=dict, description="Later transition listed on its own → its high-water mark"
+    )
 
     @field_validator("high_water")
     @classmethod
     def _timestamp(cls, value: str) -> str:
         parse_pastell_timestamp(value)
         return value
+
+    @field_validator("transitions")
+    @classmethod
+    def _timestamps(cls, value: dict[str, str]) -> dict[str, str]:
+        for mark in value.values():
+            parse_pastell_timestamp(mark)
+        return value
+
+    def high_water_of(self, state: str | None) -> str | None:
+        """The mark of the harvested state (``None``) or of a later transition (absent: never listed)."""
+        return self.high_water if state is None else self.transitions.get(state)
 
 
 def parse_pastell_timestamp(value: str) -> datetime:
@@ -54,7 +73,10 @@ def pastell_now(now: datetime) -> str:
 
 
 def load_watermark(store: ObjectStore, id_e: str, flux: str) -> Watermark | None:
-    payload = store.get_json(watermark_key(id_e, flux))
+    try:
+        payload = store.get_json(watermark_key(id_e, flux))
+    except ValueError:
+        return None
     if payload is None:
         return None
     try:
@@ -64,19 +86,29 @@ def load_watermark(store: ObjectStore, id_e: str, flux: str) -> Watermark | None
 
 
 def save_watermark(store: ObjectStore, mark: Watermark) -> None:
-    store.put_json_if_changed(watermark_key(mark.id_e, mark.flux), mark.model_dump())
+    payload = mark.model_dump()
+    if not payload["transitions"]:
+        payload.pop("transitions")  # marks without transitions keep their former shape
+    store.put_json_if_changed(watermark_key(mark.id_e, mark.flux), payload)
 
 
-def window_begin(mark: Watermark | None, since: str | None, default_since: str, overlap_seconds: int) -> str:
-    """Lower bound (exclusive) of the listing window.
+def window_begin(
+    mark: Watermark | None,
+    since: str | None,
+    default_since: str,
+    overlap_seconds: int,
+    state: str | None = None,
+) -> str:
+    """Lower bound (exclusive) of the listing window of ``state`` (None: the harvested state).
 
     ``since`` (a backfill) wins over the mark; a date-only ``since`` means that day at 00:00:00 *included*,
     hence the extra second back (bounds are strict).
     """
+    high_water = mark.high_water_of(state) if mark is not None else None
     if since:
         start = parse_pastell_timestamp(since)
-    elif mark is not None:
-        start = parse_pastell_timestamp(mark.high_water) - timedelta(seconds=overlap_seconds)
+    elif high_water is not None:
+        start = parse_pastell_timestamp(high_water) - timedelta(seconds=overlap_seconds)
     else:
         start = parse_pastell_timestamp(default_since)
     return format_pastell_timestamp(start - timedelta(seconds=1))

@@ -31,7 +31,14 @@ Examples:
 
 * `regate capture` — the nightly incremental run;
 * `regate capture --since 2024-01-01` — backfill (also re-checks old documents for corrections);
-* `regate capture --entite 12 --flux deliberations-studio --report run.json`.
+* `regate capture --entite 12 --flux deliberations-studio --report run.json`;
+* `regate capture --reconcile` — also compare with a full listing now (documents deleted in Pastell are
+  withdrawn; otherwise done every REGATE_PASTELL_RECONCILE_INTERVAL_HOURS).
+
+Cancellations and corrections of old acts are seen by the incremental run: the transitions of
+REGATE_PASTELL_TRANSITIONS are listed with their own watermarks. A file Pastell says does not exist is
+recorded as missing (a warning), never a failure. The run stops at REGATE_PASTELL_RUN_DEADLINE_SECONDS with
+its report saved.
 
 Exit code 1 when any document failed (see the report; failed documents are retried by the next run).
 """
@@ -43,6 +50,9 @@ Each argument is a local file (copied to `inbox/` first, kept as received) or an
 the raw bucket. Valid ZIPs are stored in the same raw layout as pulled documents; the same act pushed and
 pulled is one document; a replayed ZIP changes nothing. Invalid ZIPs go to `inbox-rejected/` with a
 `.reason.json` (code + message in French and English), never lost.
+
+Every check (structure, encryption, compression, CRC, metadata.json nesting, file names, identifiers) is
+done before anything is written; a ZIP that fails one is rejected with its code and the others go on.
 
 Example: `regate ingest depot/*.zip --report ingest.json`. Exit code 1 when a ZIP was rejected.
 """
@@ -62,6 +72,9 @@ def register(app: typer.Typer) -> None:
         ] = None,
         flux: Annotated[list[str] | None, typer.Option("--flux", help="Only this flux (repeatable)")] = None,
         report: Annotated[Path | None, typer.Option(help="Write the run report (JSON) to this file")] = None,
+        reconcile: Annotated[
+            bool, typer.Option("--reconcile", help="Compare with a full Pastell listing now (deletions)")
+        ] = False,
     ) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -87,7 +100,13 @@ def register(app: typer.Typer) -> None:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc
         store = ObjectStore(make_s3_client(settings), settings.raw_bucket)
-        options = CaptureOptions.from_settings(settings, since=since, entites=entite or (), flux=flux or ())
+        options = CaptureOptions.from_settings(
+            settings,
+            since=since,
+            entites=entite or (),
+            flux=flux or (),
+            reconcile=True if reconcile else None,
+        )
         columns = (TextColumn("capture"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as bar:
             task = bar.add_task("capture", total=0)
@@ -112,7 +131,13 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.progress import track
 
-        from regate.capture.push import ingest_inbox_object, ingest_local_file, ingest_report
+        from regate.capture.push import (
+            DepotLimits,
+            ingest_guarded,
+            ingest_inbox_object,
+            ingest_local_file,
+            ingest_report,
+        )
         from regate.clock import SystemClock, utc_iso
         from regate.settings import get_settings
         from regate.storage import ObjectStore, make_s3_client
@@ -122,6 +147,7 @@ def register(app: typer.Typer) -> None:
         clock = SystemClock()
         store = ObjectStore(make_s3_client(settings), settings.raw_bucket)
         started = utc_iso(clock.now())
+        limits = DepotLimits.from_settings(settings)
         results = []
         for item in track(zips, description="ingest", console=console, transient=True, disable=len(zips) < 5):
             if item.startswith("s3://"):
@@ -131,11 +157,15 @@ def register(app: typer.Typer) -> None:
                         f"[red]{item}: only the raw bucket's inbox ({settings.raw_bucket}) is read[/red]"
                     )
                     raise typer.Exit(2)
-                results.append(ingest_inbox_object(store, key, clock))
+                results.append(
+                    ingest_guarded(key, lambda key=key: ingest_inbox_object(store, key, clock, limits=limits))
+                )
             else:
                 if not Path(item).is_file():
                     raise typer.BadParameter(f"{item}: no such file", param_hint="ZIPS")
-                results.append(ingest_local_file(store, item, clock))
+                results.append(
+                    ingest_guarded(item, lambda item=item: ingest_local_file(store, item, clock, limits))
+                )
         _finish(ingest_report(results, clock, started), report, console)
 
 

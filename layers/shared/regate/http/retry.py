@@ -7,7 +7,12 @@ Rules (the same for every client):
 * the statuses in ``retry_statuses`` (5xx by default) and connection errors / timeouts back off
   exponentially with full jitter;
 * anything else (400, 401, 403, 404, 410 …) is returned at once: retrying a 401 would burn Pastell's
-  5-attempts-per-minute login budget.
+  5-attempts-per-minute login budget;
+* with a :class:`~regate.http.limits.Deadline` (``request(..., deadline=…)``) nothing waits past it: the
+  socket timeout shrinks to the time left, and a ``Retry-After`` (or a backoff) that would end after the
+  deadline raises :class:`~regate.http.limits.RetryAfterTooLong` at once instead of sleeping. With
+  ``fail_on_long_retry_after`` a ``Retry-After`` above ``max_retry_after`` fails the same way (harvests)
+  instead of being shortened to the cap (publication, whose calls are few).
 """
 
 from __future__ import annotations
@@ -17,12 +22,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from regate.clock import Clock, SystemClock
+from regate.http.errors import HttpError
 from regate.settings import Settings
+
+if TYPE_CHECKING:
+    from regate.http.limits import Deadline
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,7 @@ class RetryPolicy:
     backoff_max: float = 60.0
     max_retry_after: float = 300.0
     timeout: float = 30.0
+    fail_on_long_retry_after: bool = False
     retry_statuses: frozenset[int] = field(default_factory=lambda: frozenset({429, 500, 502, 503, 504}))
 
     @classmethod
@@ -50,15 +60,6 @@ class RetryPolicy:
         """Full-jitter exponential backoff for the ``attempt``-th retry (1-based)."""
         ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
         return ceiling * rng()
-
-
-class HttpError(Exception):
-    """A request that failed for good (after retries, or a non-retryable status)."""
-
-    def __init__(self, message: str, status: int | None = None, response: requests.Response | None = None):
-        super().__init__(message)
-        self.status = status
-        self.response = response
 
 
 def retry_after_seconds(response: requests.Response, now: datetime, cap: float) -> float | None:
@@ -104,12 +105,24 @@ class RetryingSession:
         self.on_retry = on_retry
         self.calls = 0  # HTTP requests actually sent (benchmarks and tests count them)
 
-    def request(self, method: str, url: str, retry: bool = True, **kwargs: Any) -> requests.Response:
-        """Send with retries; returns the final response (even a 4xx: the caller decides)."""
+    def request(
+        self, method: str, url: str, retry: bool = True, deadline: Deadline | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """Send with retries; returns the final response (even a 4xx: the caller decides).
+
+        ``deadline``: nothing is sent or awaited past it (see the module docstring).
+        """
+        from regate.http.limits import DeadlineExceeded, RetryAfterTooLong
+
         kwargs.setdefault("timeout", self.policy.timeout)
         attempts = self.policy.max_attempts if retry else 1
         last_exc: Exception | None = None
         for attempt in range(1, attempts + 1):
+            left = deadline.remaining() if deadline is not None else None
+            if left is not None:
+                if left <= 0:
+                    raise DeadlineExceeded(f"{method} {url}: deadline reached before sending")
+                kwargs["timeout"] = min(_timeout_of(kwargs["timeout"]), left)
             try:
                 self.calls += 1
                 response = self.session.request(method, url, **kwargs)
@@ -118,6 +131,8 @@ class RetryingSession:
                 if attempt == attempts:
                     break
                 delay = self.policy.backoff(attempt)
+                if _past(deadline, delay):
+                    break
                 self._notify(method, url, None, delay)
                 self.clock.sleep(delay)
                 _rewind(kwargs)
@@ -126,9 +141,24 @@ class RetryingSession:
                 return response
             delay = None
             if response.status_code == 429:
-                delay = retry_after_seconds(response, self.clock.now(), self.policy.max_retry_after)
+                asked = retry_after_seconds(response, self.clock.now(), float("inf"))
+                if asked is not None:
+                    too_long = self.policy.fail_on_long_retry_after and asked > self.policy.max_retry_after
+                    if too_long or _past(deadline, asked):
+                        response.close()
+                        budget = deadline.remaining() if deadline is not None else None
+                        raise RetryAfterTooLong(
+                            f"{method} {url}: 429, the server asks to wait {asked:.0f} s "
+                            f"(cap {self.policy.max_retry_after:.0f} s"
+                            + (f", {budget:.0f} s left before the deadline" if budget is not None else "")
+                            + ")",
+                            asked,
+                        )
+                    delay = min(asked, self.policy.max_retry_after)
             if delay is None:
                 delay = self.policy.backoff(attempt)
+            if _past(deadline, delay):
+                return response  # no time left to wait: the caller gets the last answer
             self._notify(method, url, response.status_code, delay)
             response.close()
             self.clock.sleep(delay)
@@ -141,6 +171,19 @@ class RetryingSession:
     def _notify(self, method: str, url: str, status: int | None, delay: float) -> None:
         if self.on_retry is not None:
             self.on_retry(method, url, status, delay)
+
+
+def _past(deadline: Deadline | None, delay: float) -> bool:
+    """Would waiting ``delay`` seconds end after the deadline?"""
+    left = deadline.remaining() if deadline is not None else None
+    return left is not None and delay >= left
+
+
+def _timeout_of(value: Any) -> float:
+    """The larger part of a ``requests`` timeout (a number or a (connect, read) pair)."""
+    if isinstance(value, tuple):
+        return max(float(v) for v in value if v is not None)
+    return float(value)
 
 
 def _rewind(kwargs: dict[str, Any]) -> None:

@@ -31,7 +31,13 @@ from regate.normalize.decision import (
     decide,
     parse_overrides,
 )
-from regate.normalize.documents import delete_documents, public_key, publish_documents
+from regate.normalize.documents import (
+    apply_missing_files,
+    delete_documents,
+    missing_file_warnings,
+    public_key,
+    publish_documents,
+)
 from regate.normalize.partitions import (
     PARTITION_STATE_PREFIX,
     SHARED_RECORD_CACHE,
@@ -223,6 +229,7 @@ class Normalizer:
             ),
             overrides=self.overrides,
         )
+        decision = apply_missing_files(acte, decision)  # no main file: metadata only
         collectivite = self.directory.describe(acte.siren, acte.denomination)
         record = build_record(
             acte,
@@ -233,6 +240,7 @@ class Normalizer:
             raw_version=version,
             raw_etag=etag,
         )
+        record.avertissements.extend(missing_file_warnings(acte))
         # 1. public copies, 2. stale copies removed (privacy first), 3. record (+ old one if it moved)
         new_keys = {public_key(d) for d in record.documents}
         written = publish_documents(self.raw, self.curated, record.documents)

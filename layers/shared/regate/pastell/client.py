@@ -5,6 +5,11 @@ timeouts back off, 401 is never retried: it would burn the 5-logins-per-minute b
 checked before use: HTML error pages, malformed JSON, the "HTTP 200 with an error body" Pastell returns when
 it cannot encode non-UTF-8 data, wrong types and missing ids all raise :class:`PastellResponseError` with a
 message saying what was wrong and where.
+
+Every call is bounded (:class:`PastellLimits`): a wall-clock deadline per call, never later than the run's
+(``run_deadline``), and a byte cap on every body, read as a stream (JSON answers, error bodies and files
+alike), so a slow, huge or endless answer ends in bounded time and memory. A ``Retry-after`` longer than the
+cap or than the run's remaining time raises :class:`PastellRateLimitedError` instead of sleeping.
 """
 
 from __future__ import annotations
@@ -21,13 +26,45 @@ from urllib.parse import quote
 import requests
 from pydantic import BaseModel, ValidationError
 
-from regate.http.retry import HttpError, RetryingSession
+from regate.http.errors import HttpError
+from regate.http.limits import (
+    BodyTooLarge,
+    Deadline,
+    DeadlineExceeded,
+    RetryAfterTooLong,
+    iter_body,
+    read_body,
+)
+from regate.http.retry import RetryingSession
 from regate.pastell.models import DocumentDetail, DocumentRow, Entite
 from regate.settings import Settings
 
 #: Act + annexes are limited to 150 MB by Pastell (``threshold_size: 157286400``); a little margin.
 MAX_FILE_BYTES = 160 * 1024 * 1024
-_CHUNK = 1024 * 1024
+#: Pastell's answer when a file slot is empty (404) or set but missing on disk (400) — pastell-api.md §9.
+FILE_MISSING_MESSAGE = "Ce fichier n'existe pas"
+_ERROR_BODY_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class PastellLimits:
+    """Bounds of every call (defaults = the settings' defaults)."""
+
+    call_deadline_seconds: float = 120.0
+    json_max_bytes: int = 64 * 1024 * 1024
+    file_deadline_seconds: float = 900.0
+    file_max_bytes: int = MAX_FILE_BYTES
+    max_pages: int = 10000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PastellLimits:
+        return cls(
+            call_deadline_seconds=settings.http_deadline_seconds,
+            json_max_bytes=settings.http_max_json_bytes,
+            file_deadline_seconds=settings.pastell_file_deadline_seconds,
+            file_max_bytes=settings.pastell_max_file_bytes,
+            max_pages=settings.pastell_max_pages,
+        )
 
 
 class PastellError(Exception):
@@ -57,6 +94,30 @@ class PastellNotFoundError(PastellError):
 
 class PastellResponseError(PastellError):
     """A 2xx answer whose body is not what the API documents (HTML, bad JSON, error body, wrong types)."""
+
+
+class PastellTooLargeError(PastellResponseError):
+    """An answer larger than its byte cap (JSON or file): refused, never read whole."""
+
+
+class PastellPaginationError(PastellResponseError):
+    """A listing that cannot be trusted to be complete (page limit reached, offset ignored)."""
+
+
+class PastellTimeoutError(PastellError):
+    """The call, or the run it belongs to, reached its wall-clock deadline."""
+
+
+class PastellRateLimitedError(PastellError):
+    """429 with a ``Retry-after`` beyond the cap or the run's remaining time: not waited for."""
+
+    def __init__(self, message: str, retry_after: float, url: str = "") -> None:
+        super().__init__(message, 429, url)
+        self.retry_after = retry_after
+
+
+class PastellFileMissingError(PastellError):
+    """``Ce fichier n'existe pas`` (404 empty slot, 400 slot set but file gone): a permanent condition."""
 
 
 @dataclass(frozen=True)
@@ -102,17 +163,31 @@ _DROIT = re.compile(r"droit=([^,\s]+)")
 class PastellClient:
     """Read-only access to one Pastell platform (``base_url`` = Pastell root; ``/api/v2/`` is added)."""
 
-    def __init__(self, base_url: str, auth: PastellAuth, session: RetryingSession) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        auth: PastellAuth,
+        session: RetryingSession,
+        limits: PastellLimits | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_url = self.base_url + "/api/v2"
         self.auth = auth
         self.session = session
+        self.limits = limits or PastellLimits()
+        #: No call outlives this (set by a capture run: its own deadline).
+        self.run_deadline = Deadline.never()
 
     @classmethod
     def from_settings(cls, settings: Settings, session: RetryingSession) -> PastellClient:
         if not settings.pastell_url:
             raise PastellError("REGATE_PASTELL_URL is not set: where is Pastell?")
-        return cls(settings.pastell_url, PastellAuth.from_settings(settings), session)
+        return cls(
+            settings.pastell_url,
+            PastellAuth.from_settings(settings),
+            session,
+            PastellLimits.from_settings(settings),
+        )
 
     # ------------------------------------------------------------------------------ routes
     def entites(self) -> list[Entite]:
@@ -146,9 +221,12 @@ class PastellClient:
         state_begin: str | None = None,
         state_end: str | None = None,
         lastetat: str | None = None,
+        tri: str | None = None,
     ) -> list[DocumentRow]:
         """One page of ``GET /entite/{id_e}/document`` sorted ascending (stable under state changes)."""
         params: dict[str, str] = {"type": flux, "offset": str(offset), "limit": str(limit), "sens_tri": "ASC"}
+        if tri:
+            params["tri"] = tri
         if etat_transit:
             params["etatTransit"] = etat_transit
             if state_begin:
@@ -162,23 +240,44 @@ class PastellClient:
         return _validate_list(payload, DocumentRow, f"GET {path}")
 
     def iter_documents(
-        self, id_e: str, flux: str, page_size: int = 100, **filters: Any
+        self, id_e: str, flux: str, page_size: int = 100, max_pages: int | None = None, **filters: Any
     ) -> Iterator[DocumentRow]:
-        """Every listed document, paging until a short page, each ``id_d`` once.
+        """Every listed document, each ``id_d`` once, paging until an **empty** page.
 
-        With ``etatTransit`` a document that entered the state twice is listed twice (§7): de-duplicated here.
+        A short page does not end the listing: a proxy or a version capping the page size answers fewer
+        rows than asked although more follow, so the next offset is the number of rows received so far.
+        A non-empty page bringing no new id (an ignored offset) or more than ``max_pages`` pages raise
+        :class:`PastellPaginationError` after yielding what was read: the caller must not treat the
+        listing as complete. With ``etatTransit`` a document that entered the state twice is listed
+        twice (§7): de-duplicated here.
         """
+        limit_pages = max_pages or self.limits.max_pages
         seen: set[str] = set()
         offset = 0
-        while True:
+        where = f"GET /entite/{id_e}/document?type={flux}"
+        for _page_number in range(limit_pages):
             page = self.list_documents(id_e, flux, offset=offset, limit=page_size, **filters)
-            for row in page:
+            if not page:
+                return
+            new = [row for row in page if row.id_d not in seen]
+            if not new:
+                raise PastellPaginationError(
+                    f"{where}: page at offset {offset} brings no new document (offset ignored by the "
+                    "server or a proxy?): the listing cannot be trusted to be complete",
+                    None,
+                    where,
+                )
+            for row in new:
                 if row.id_d not in seen:
                     seen.add(row.id_d)
                     yield row
-            if len(page) < page_size:
-                return
-            offset += page_size
+            offset += len(page)
+        raise PastellPaginationError(
+            f"{where}: more than {limit_pages} pages (REGATE_PASTELL_MAX_PAGES): listing stopped at "
+            f"{len(seen)} documents",
+            None,
+            where,
+        )
 
     def detail_raw(self, id_e: str, id_d: str) -> tuple[dict[str, Any], DocumentDetail]:
         """The detail as received (to store) and its validated view (to use)."""
@@ -197,52 +296,91 @@ class PastellClient:
         return payload, detail
 
     def download_file(
-        self, id_e: str, id_d: str, field: str, num: int, sink: BinaryIO, max_bytes: int = MAX_FILE_BYTES
+        self, id_e: str, id_d: str, field: str, num: int, sink: BinaryIO, max_bytes: int | None = None
     ) -> DownloadedFile:
-        """Stream ``…/file/{field}/{num}`` into ``sink`` (never whole in memory); returns sha256 and size."""
+        """Stream ``…/file/{field}/{num}`` into ``sink`` (never whole in memory); returns sha256 and size.
+
+        Raises :class:`PastellFileMissingError` when Pastell says the file does not exist (§9).
+        """
         document = f"/entite/{quote(id_e, safe='')}/document/{quote(id_d, safe='')}"
         path = f"{document}/file/{quote(field, safe='')}/{int(num)}"
-        response = self._send(path, stream=True)
+        limit = max_bytes if max_bytes is not None else self.limits.file_max_bytes
+        deadline = self.run_deadline.within(self.limits.file_deadline_seconds)
+        response = self._send(path, deadline=deadline)
         try:
-            self._raise_for_status(response, path)
+            if response.status_code >= 400:
+                message = _error_message(response, deadline)
+                if response.status_code in (400, 404) and FILE_MISSING_MESSAGE.lower() in message.lower():
+                    raise PastellFileMissingError(
+                        f"GET {path}: {response.status_code} {message}", response.status_code, path
+                    )
+                self._raise_for_status(response, path, deadline, message)
             digest = hashlib.sha256()
             size = 0
-            for chunk in response.iter_content(_CHUNK):
+            for chunk in iter_body(response, deadline, limit, f"GET {path}"):
                 size += len(chunk)
-                if size > max_bytes:
-                    raise PastellResponseError(f"GET {path}: file larger than {max_bytes} bytes")
                 digest.update(chunk)
                 sink.write(chunk)
             name = _content_disposition_name(response.headers.get("Content-Disposition", ""))
             return DownloadedFile(name, digest.hexdigest(), size, response.headers.get("Content-Type", ""))
-        except requests.RequestException as exc:
+        except BodyTooLarge as exc:
+            raise PastellTooLargeError(f"GET {path}: file larger than {exc.limit} bytes", None, path) from exc
+        except DeadlineExceeded as exc:
+            raise PastellTimeoutError(f"GET {path}: download too slow ({exc})", None, path) from exc
+        except (HttpError, requests.RequestException) as exc:
             raise PastellError(f"GET {path}: download interrupted: {exc}", None, path) from exc
         finally:
             response.close()
 
     # --------------------------------------------------------------------------- plumbing
     def _send(
-        self, path: str, params: dict[str, str] | None = None, stream: bool = False
+        self, path: str, params: dict[str, str] | None = None, deadline: Deadline | None = None
     ) -> requests.Response:
+        """Send a GET (always streamed: bodies are read by :func:`iter_body`, bounded)."""
         url = self.api_url + path
+        deadline = deadline or self.run_deadline.within(self.limits.call_deadline_seconds)
         try:
-            return self.session.get(url, params=params, headers=self.auth.header(), stream=stream)
+            return self.session.get(
+                url, params=params, headers=self.auth.header(), stream=True, deadline=deadline
+            )
+        except RetryAfterTooLong as exc:
+            raise PastellRateLimitedError(
+                f"GET {path}: {exc} — this (entity, flux) is retried by the next run", exc.retry_after, path
+            ) from exc
+        except DeadlineExceeded as exc:
+            raise PastellTimeoutError(f"GET {path}: {exc}", None, path) from exc
         except HttpError as exc:
             raise PastellError(f"GET {path}: Pastell unreachable after retries ({exc})", None, path) from exc
 
     def _get_json(self, path: str, params: dict[str, str] | None = None) -> Any:
-        response = self._send(path, params)
+        deadline = self.run_deadline.within(self.limits.call_deadline_seconds)
+        response = self._send(path, params, deadline)
         try:
-            self._raise_for_status(response, path)
-            return _decode_json(response, path)
+            self._raise_for_status(response, path, deadline)
+            try:
+                body = read_body(response, deadline, self.limits.json_max_bytes, f"GET {path}")
+            except BodyTooLarge as exc:
+                raise PastellTooLargeError(
+                    f"GET {path}: answer larger than {exc.limit} bytes (REGATE_HTTP_MAX_JSON_BYTES)",
+                    None,
+                    path,
+                ) from exc
+            except DeadlineExceeded as exc:
+                raise PastellTimeoutError(f"GET {path}: answer too slow ({exc})", None, path) from exc
+            except HttpError as exc:
+                raise PastellError(f"GET {path}: answer interrupted ({exc})", None, path) from exc
+            return _decode_json(body, response.headers.get("Content-Type", ""), path)
         finally:
             response.close()
 
-    def _raise_for_status(self, response: requests.Response, path: str) -> None:
+    def _raise_for_status(
+        self, response: requests.Response, path: str, deadline: Deadline, message: str | None = None
+    ) -> None:
         status = response.status_code
         if status < 400:
             return
-        message = _error_message(response)
+        if message is None:
+            message = _error_message(response, deadline)
         if status == 401:
             raise PastellAuthError(
                 f"GET {path}: 401 {message} — check REGATE_PASTELL_USER/REGATE_PASTELL_PASSWORD or "
@@ -272,9 +410,7 @@ class PastellClient:
         raise PastellError(f"GET {path}: HTTP {status} {message}", status, path)
 
 
-def _decode_json(response: requests.Response, path: str) -> Any:
-    body = response.content
-    content_type = response.headers.get("Content-Type", "")
+def _decode_json(body: bytes, content_type: str, path: str) -> Any:
     if "html" in content_type.lower() or body.lstrip()[:1] == b"<":
         raise PastellResponseError(
             f"GET {path}: got an HTML page instead of JSON (proxy or login page?): {body[:120]!r}"
@@ -287,6 +423,8 @@ def _decode_json(response: requests.Response, path: str) -> Any:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
         raise PastellResponseError(f"GET {path}: malformed JSON ({exc.msg} at char {exc.pos})") from exc
+    except (ValueError, RecursionError) as exc:  # e.g. a 5000-digit number, absurd nesting
+        raise PastellResponseError(f"GET {path}: unreadable JSON ({type(exc).__name__})") from exc
     if isinstance(payload, dict) and payload.get("status") == "error":
         # Pastell answers 200 + error body when it cannot encode non-UTF-8 data (§2).
         raise PastellResponseError(
@@ -313,11 +451,16 @@ def _brief(exc: ValidationError) -> str:
     )
 
 
-def _error_message(response: requests.Response) -> str:
+def _error_message(response: requests.Response, deadline: Deadline) -> str:
+    """The ``error-message`` of an error body, read with a small cap (an error page can be endless too)."""
     try:
-        payload = json.loads(response.content.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return response.text[:200].strip()
+        body = read_body(response, deadline, _ERROR_BODY_BYTES, "error body")
+    except HttpError:
+        return f"(unreadable error body, HTTP {response.status_code})"
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return body[:200].decode("utf-8", "replace").strip()
     if isinstance(payload, dict) and "error-message" in payload:
         return str(payload["error-message"])
     return str(payload)[:200]
@@ -344,4 +487,6 @@ def make_pastell_session(
     adapter = HTTPAdapter(pool_connections=size, pool_maxsize=size)
     http.mount("http://", adapter)
     http.mount("https://", adapter)
-    return RetryingSession(RetryPolicy.from_settings(settings), http, clock)
+    # A harvest never sleeps through a long Retry-after: the pair fails for this run (next run retries).
+    policy = RetryPolicy.from_settings(settings, fail_on_long_retry_after=True)
+    return RetryingSession(policy, http, clock)

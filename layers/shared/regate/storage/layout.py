@@ -7,7 +7,10 @@ Raw bucket (``REGATE_RAW_BUCKET``), everything as received::
     inbox/{name}.zip                                        depot ZIPs pushed by Pastell (SFTP → S3)
     inbox-rejected/{name}.zip, {name}.reason.json           ZIPs that could not be ingested, never lost
     pastell-flux/{flux}.json                                flux definition as received (GET /flux/{flux})
-    _state/watermarks/{id_e}/{flux}.json                    capture high-water mark per (entity, flux)
+    _state/watermarks/{id_e}/{flux}.json                    capture high-water mark per (entity, flux), and
+                                                            ``transitions``: the marks of the later states
+                                                            listed on their own (annuler-tdt, modification…)
+    _state/reconcile/{id_e}.json                            last full id listing of the entity (deletions)
     _state/acts/{siren}/{act key}.json                      act identity → the raw document holding it
                                                             (push and pull of one act are one document)
     _state/runs/capture/latest.json                         last pull capture run report
@@ -47,12 +50,15 @@ INBOX_PREFIX = "inbox/"
 INBOX_REJECTED_PREFIX = "inbox-rejected/"
 STATE_PREFIX = "_state/"
 
-_SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_SAFE_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 def safe_segment(value: str, what: str = "identifier") -> str:
-    """Reject ids that could escape their prefix (``..``, ``/``) — they come from outside."""
-    if not isinstance(value, str) or not _SAFE_SEGMENT.match(value) or value in {".", ".."}:
+    """Reject ids that could escape their prefix (``..``, ``/``) — they come from outside.
+
+    A full match: ``re.match`` with ``$`` would accept a trailing newline (``"12\n"``).
+    """
+    if not isinstance(value, str) or not _SAFE_SEGMENT.fullmatch(value) or value in {".", ".."}:
         raise ValueError(f"Unsafe {what} for an S3 key: {value!r}")
     return value
 
@@ -97,6 +103,11 @@ def flux_definition_key(flux: str) -> str:
 
 def watermark_key(id_e: str, flux: str) -> str:
     return f"{STATE_PREFIX}watermarks/{safe_segment(id_e, 'id_e')}/{safe_segment(flux, 'flux')}.json"
+
+
+def reconcile_state_key(id_e: str) -> str:
+    """When the entity's documents were last compared with a full Pastell listing (deletions)."""
+    return f"{STATE_PREFIX}reconcile/{safe_segment(id_e, 'id_e')}.json"
 
 
 def act_index_key(siren: str, act_key: str) -> str:

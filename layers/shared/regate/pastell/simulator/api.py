@@ -11,7 +11,7 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -64,6 +64,8 @@ class Response:
     status: int
     body: bytes
     headers: list[tuple[str, str]]
+    #: Fault injection only: the body is produced by this iterator (slow drip, endless) instead of ``body``.
+    stream: Iterator[bytes] | None = None
 
 
 # --- encoding ---------------------------------------------------------------------------------------------
@@ -453,6 +455,11 @@ class PastellApi:
         limit = php_intval(req.arg("limit"), DEFAULT_LIMIT)
         if limit < 0:
             raise ApiError(400, f"Le paramètre limit est invalide : {limit}")
+        proxy = self.sim.proxy
+        if proxy.page_cap is not None:  # a reverse proxy or an old version capping the page size
+            limit = min(limit, proxy.page_cap)
+        if proxy.ignore_offset:  # a broken proxy dropping the offset parameter
+            offset = 0
         return [self._row(doc) for doc in rows[offset : offset + limit]]
 
     def _row(self, doc: Document) -> dict[str, Any]:

@@ -8,8 +8,9 @@ import random
 import re
 import string
 import threading
+import time
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from socketserver import ThreadingMixIn
@@ -78,6 +79,37 @@ class _Fault:
     headers: dict[str, str]
     body: bytes | None
     method: str
+    kind: str = "status"  # status | slow | endless
+    delay_s: float = 0.0
+    chunk: int = 1
+    total: int | None = None  # endless: stop after this many bytes (None: never)
+    content_type: str = "application/json; charset=utf-8"
+    declared_length: int | None = None
+
+
+@dataclass
+class ProxyBehaviour:
+    """What a reverse proxy (or an old platform version) in front of Pastell does to listings."""
+
+    page_cap: int | None = None  # at most this many rows per page, whatever ``limit`` says
+    ignore_offset: bool = False  # the ``offset`` parameter is dropped: every page is the first
+
+
+def _drip(body: bytes, chunk: int, delay_s: float) -> Iterator[bytes]:
+    """The body ``chunk`` bytes at a time, one piece every ``delay_s`` seconds (real time)."""
+    for start in range(0, len(body), max(chunk, 1)):
+        time.sleep(delay_s)
+        yield body[start : start + max(chunk, 1)]
+
+
+def _endless(chunk: int, total: int | None) -> Iterator[bytes]:
+    """``[`` then JSON-looking filler forever (or up to ``total`` bytes): never a complete document."""
+    piece = (b'{"id_d": "xxxxxxx", "filler": "' + b"x" * 1000 + b'"}, ') * max(chunk // 1040, 1)
+    sent = 0
+    yield b"["
+    while total is None or sent < total:
+        yield piece
+        sent += len(piece)
 
 
 class LoginRateLimiter:
@@ -165,6 +197,7 @@ class PastellSimulator:
         self.lock = threading.RLock()
         self._faults: list[_Fault] = []
         self._log: list[RequestLogEntry] = []
+        self.proxy = ProxyBehaviour()
         digest = hashlib.sha256(json.dumps(self.seed.model_dump(), sort_keys=True).encode()).hexdigest()
         self._rng = random.Random(int(digest[:16], 16))
 
@@ -190,6 +223,9 @@ class PastellSimulator:
         reason = _HTTP_REASONS.get(response.status, "Error")
         # PHP writes header bytes as they are (UTF-8 file names included); WSGI carries bytes as latin-1 str.
         out_headers = [(k, v.encode("utf-8").decode("latin-1")) for k, v in response.headers]
+        if response.stream is not None:  # injected slow or endless body: no length (or a declared one)
+            start_response(f"{response.status} {reason}", out_headers)
+            return response.stream
         out_headers.append(("Content-Length", str(len(response.body))))
         start_response(f"{response.status} {reason}", out_headers)
         return [response.body]
@@ -200,8 +236,14 @@ class PastellSimulator:
             self.clock.sleep(self.latency_ms / 1000)
         with self.lock:
             fault = self._take_fault(req.method, req.path)
-            if fault is not None:
-                response, login = fault, None
+            login: str | None = None
+            if fault is not None and fault.kind == "status":
+                response = self._fault_response(fault)
+            elif fault is not None and fault.kind == "endless":
+                headers = [("Content-type", fault.content_type), *fault.headers.items()]
+                if fault.declared_length is not None:
+                    headers.append(("Content-Length", str(fault.declared_length)))
+                response = Response(fault.status, b"", headers, _endless(fault.chunk, fault.total))
             else:
                 if req.method in ("POST", "PATCH") and req.body:
                     try:
@@ -211,6 +253,11 @@ class PastellSimulator:
                         self._record(req, response.status, None)
                         return response, None
                 response, login = self.api.handle(req)
+                if fault is not None:  # slow: the real answer, dripped (same status, headers, bytes)
+                    body = fault.body if fault.body is not None else response.body
+                    response = Response(
+                        response.status, body, response.headers, _drip(body, fault.chunk, fault.delay_s)
+                    )
             self._record(req, response.status, login)
         return response, login
 
@@ -218,21 +265,25 @@ class PastellSimulator:
         flat: dict[str, str | list[str]] = {k: v[0] if len(v) == 1 else list(v) for k, v in req.query.items()}
         self._log.append(RequestLogEntry(req.method, req.path, flat, status, login))
 
-    def _take_fault(self, method: str, path: str) -> Response | None:
+    def _take_fault(self, method: str, path: str) -> _Fault | None:
         for fault in self._faults:
             if fault.remaining <= 0 or fault.method not in (method, "*") or not fault.pattern.search(path):
                 continue
             fault.remaining -= 1
-            if fault.body is not None:
-                return Response(
-                    fault.status,
-                    fault.body,
-                    [("Content-type", "application/json; charset=utf-8"), *fault.headers.items()],
-                )
-            response = error_response(fault.status, f"Erreur simulée (HTTP {fault.status})")
-            response.headers.extend(fault.headers.items())
-            return response
+            return fault
         return None
+
+    @staticmethod
+    def _fault_response(fault: _Fault) -> Response:
+        if fault.body is not None:
+            return Response(
+                fault.status,
+                fault.body,
+                [("Content-type", "application/json; charset=utf-8"), *fault.headers.items()],
+            )
+        response = error_response(fault.status, f"Erreur simulée (HTTP {fault.status})")
+        response.headers.extend(fault.headers.items())
+        return response
 
     # --- controls for tests and demos --------------------------------------------------------------------
 
@@ -259,6 +310,67 @@ class PastellSimulator:
             self._faults.append(
                 _Fault(re.compile(path_regex), status, times, dict(headers or {}), body, method.upper())
             )
+
+    def inject_slow_body(
+        self,
+        path_regex: str,
+        delay_s: float = 0.5,
+        chunk: int = 1,
+        times: int = 1,
+        body: bytes | None = None,
+        method: str = "GET",
+    ) -> None:
+        """The next ``times`` matching requests get their real answer (or ``body``) dripped: ``chunk``
+        bytes every ``delay_s`` seconds of real time, as a struggling link or a tarpit would."""
+        with self.lock:
+            self._faults.append(
+                _Fault(
+                    re.compile(path_regex),
+                    200,
+                    times,
+                    {},
+                    body,
+                    method.upper(),
+                    kind="slow",
+                    delay_s=delay_s,
+                    chunk=chunk,
+                )
+            )
+
+    def inject_endless_body(
+        self,
+        path_regex: str,
+        times: int = 1,
+        status: int = 200,
+        total_bytes: int | None = None,
+        chunk: int = 1024 * 1024,
+        content_type: str = "application/json; charset=utf-8",
+        declared_length: int | None = None,
+        method: str = "GET",
+    ) -> None:
+        """The next ``times`` matching requests answer a body that never ends (``total_bytes`` None) or is
+        huge — JSON-looking filler, ``chunk`` bytes per write, ``declared_length`` as Content-Length."""
+        with self.lock:
+            self._faults.append(
+                _Fault(
+                    re.compile(path_regex),
+                    status,
+                    times,
+                    {},
+                    None,
+                    method.upper(),
+                    kind="endless",
+                    chunk=chunk,
+                    total=total_bytes,
+                    content_type=content_type,
+                    declared_length=declared_length,
+                )
+            )
+
+    def set_proxy(self, page_cap: int | None = None, ignore_offset: bool = False) -> None:
+        """Put a proxy in front of the listings: page size capped, or the offset dropped."""
+        with self.lock:
+            self.proxy = ProxyBehaviour(page_cap=page_cap, ignore_offset=ignore_offset)
 
     def now_str(self) -> str:
         """Platform local time (Europe/Paris), the way Pastell stamps its dates."""
@@ -296,11 +408,14 @@ class PastellSimulator:
         id_e: str,
         flux: str,
         data: dict[str, Any],
-        files: dict[str, list[tuple[str, bytes]]] | None = None,
+        files: dict[str, list[tuple[str, bytes | None]]] | None = None,
         history: list[tuple[str, str]] | None = None,
         id_d: str | None = None,
     ) -> str:
-        """Create a document as if an agent had filled it in; returns its ``id_d``."""
+        """Create a document as if an agent had filled it in; returns its ``id_d``.
+
+        A file given with ``None`` bytes has its slot set but is missing on disk (download: 400).
+        """
         with self.lock:
             if id_e not in self.platform.entities:
                 raise KeyError(f"L'entité {id_e} n'existe pas")
@@ -411,6 +526,16 @@ class PastellSimulator:
             else:
                 slots[num] = slot
             doc.modification = self.now_str()
+
+    def lose_file(self, id_e: str, id_d: str, field: str, num: int = 0) -> None:
+        """The slot stays set (the detail names the file) but the file is gone from disk: the download
+        answers 400 ``Ce fichier n'existe pas`` — as on platforms where files were purged (R15-like)."""
+        with self.lock:
+            doc = self._doc(id_e, id_d)
+            slots = doc.files.get(field, [])
+            if not 0 <= num < len(slots):
+                raise IndexError(f"{field}/{num}: the field has {len(slots)} file(s)")
+            slots[num] = FileSlot(slots[num].name, None)
 
     def cancel(self, id_e: str, id_d: str, at: str) -> None:
         """Cancellation after acknowledgement: annulation-tdt → verif-annulation-tdt → annuler-tdt."""
