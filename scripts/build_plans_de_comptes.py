@@ -215,8 +215,8 @@ def _deltas(values: list[int]) -> list[int]:
     return [b - a for a, b in zip([0, *values], values, strict=False)]
 
 
-def load_index() -> dict[str, Any] | None:
-    path = DATA_DIR / INDEX_FILE_NAME
+def load_index(data_dir: Path = DATA_DIR) -> dict[str, Any] | None:
+    path = data_dir / INDEX_FILE_NAME
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
@@ -255,9 +255,11 @@ def main(argv: list[str]) -> int:
         "--add", type=Path, action="append", default=[], help="source to add (archive or folder)"
     )
     parser.add_argument("--check", action="store_true", help="rebuild in memory, fail if data/ differs")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="output folder (tests, rehearsals)")
     args = parser.parse_args(argv)
+    data_dir: Path = args.data_dir
 
-    index = load_index()
+    index = load_index(data_dir)
     recorded = index["sources"] if index else [{"path": DEFAULT_SOURCE, "sha256": None}]
     if not index:  # first build: pin the default source now
         default = (REPO_ROOT / DEFAULT_SOURCE).resolve()
@@ -290,13 +292,13 @@ def main(argv: list[str]) -> int:
         },
     }
     if args.check:
-        return _check(files, new_index)
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    for stale in DATA_DIR.glob("*.json.xz"):
+        return _check(files, new_index, data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for stale in data_dir.glob("*.json.xz"):
         if stale.name not in compressed:
             stale.unlink()
     for name, blob in compressed.items():
-        target = DATA_DIR / name
+        target = data_dir / name
         if target.exists() and lzma.decompress(target.read_bytes()) == files[name]:
             # unchanged content: keep the shipped bytes (and their checksum) as they are
             new_index["files"][name]["sha256"] = sha256(target.read_bytes())
@@ -304,18 +306,18 @@ def main(argv: list[str]) -> int:
             continue
         target.write_bytes(blob)
     new_index["counts"]["shipped_bytes"] = sum(f["bytes"] for f in new_index["files"].values())
-    (DATA_DIR / INDEX_FILE_NAME).write_text(
+    (data_dir / INDEX_FILE_NAME).write_text(
         json.dumps(new_index, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
     )
     print(
         f"{len(entries)} plans, {len(files)} fichiers, "
-        f"{new_index['counts']['shipped_bytes'] / 1024:.0f} kio embarqués → {DATA_DIR}"
+        f"{new_index['counts']['shipped_bytes'] / 1024:.0f} kio embarqués → {data_dir}"
     )
     return 0
 
 
-def _check(files: dict[str, bytes], new_index: dict[str, Any]) -> int:
-    shipped = load_index()
+def _check(files: dict[str, bytes], new_index: dict[str, Any], data_dir: Path) -> int:
+    shipped = load_index(data_dir)
     problems = []
     if shipped is None:
         problems.append("index.json absent")
@@ -323,12 +325,12 @@ def _check(files: dict[str, bytes], new_index: dict[str, Any]) -> int:
         if shipped["plans"] != new_index["plans"]:
             problems.append("index.json : liste des plans différente")
         for name, data in files.items():
-            path = DATA_DIR / name
+            path = data_dir / name
             if not path.exists() or lzma.decompress(path.read_bytes()) != data:
                 problems.append(f"{name} : contenu différent")
             elif shipped["files"].get(name, {}).get("sha256") != sha256(path.read_bytes()):
                 problems.append(f"{name} : sha256 différent de index.json")
-        extra = {p.name for p in DATA_DIR.glob("*.json.xz")} - set(files)
+        extra = {p.name for p in data_dir.glob("*.json.xz")} - set(files)
         problems.extend(f"{name} : fichier en trop" for name in sorted(extra))
     for problem in problems:
         print(problem)

@@ -133,12 +133,15 @@ class _Rejet:
 
 
 _AMOUNT_RE = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+_AMOUNT_2_RE = re.compile(r"-?\d{1,16}\.\d\d")  # the usual TOTEM form: exact as it is
 _CENT = Decimal("0.01")
 _AMOUNT_LIMIT = Decimal(10) ** 16
 
 
 def parse_montant(raw: str) -> Decimal:
     """``6100.00`` / ``0,00`` → ``Decimal`` with 2 decimals; ``ValueError`` if not an exact euro amount."""
+    if _AMOUNT_2_RE.fullmatch(raw):
+        return Decimal(raw) + 0  # + 0 normalises -0.00
     text = raw.strip().replace(",", ".")
     if not _AMOUNT_RE.match(text):
         raise ValueError(raw)
@@ -174,6 +177,7 @@ class BudgetConverter:
             repli_plan=self.resolution.message,
         )
         self._cache: dict[tuple[Any, ...], _Classement | _Rejet] = {}
+        self._extra_cache: dict[tuple[str | None, str | None], _Classement | _Rejet] = {}
         self._replis: dict[tuple[TypeRepli, str], Repli] = {}
         self._others: list[PlanDeComptes] | None = None
         self._document = {
@@ -211,16 +215,20 @@ class BudgetConverter:
             ligne.typopbudg,
             ligne.section,
             ligne.libcpte,
-            ligne.fonction,
-            ligne.artspe,
         )
         classement = self._cache.get(key)
         if classement is None:
             classement = self._cache[key] = self._classify(ligne)
         if isinstance(classement, _Rejet):
             return self._reject(ligne, classement.motif, classement.message)
+        extra = self._extra_cache.get((ligne.fonction, ligne.artspe))
+        if extra is None:
+            extra = self._extra_cache[(ligne.fonction, ligne.artspe)] = self._classify_extra(ligne)
+        if isinstance(extra, _Rejet):
+            return self._reject(ligne, extra.motif, extra.message)
         values = dict(self._document)
         values.update(classement.values)
+        values.update(extra.values)
         montant = Decimal("0.00")
         for name, raw in ligne.montants.items():
             try:
@@ -234,7 +242,7 @@ class BudgetConverter:
         values["ligne"] = ligne.numero
         values["operation"] = ligne.operation
         values["montant"] = montant
-        for repli_type, code, message in classement.replis:
+        for repli_type, code, message in classement.replis + extra.replis:
             self._note(repli_type, code, message, ligne.numero)
         rapport.lignes_converties += 1
         return BudgetLine(**values)
@@ -260,7 +268,7 @@ class BudgetConverter:
         nature = ligne.nature
         if not nature:
             return _Rejet(MotifRejet.NATURE_ABSENTE, "ligne sans Nature (compte)")
-        for label, code in (("Nature", nature), ("ContNat", ligne.contnat), ("Fonction", ligne.fonction)):
+        for label, code in (("Nature", nature), ("ContNat", ligne.contnat)):
             if code is not None and len(code) > MAX_CODE_LENGTH:
                 return _Rejet(
                     MotifRejet.CODE_TROP_LONG, f"{label} {code!r} : plus de {MAX_CODE_LENGTH} caractères"
@@ -278,14 +286,6 @@ class BudgetConverter:
             replis.append(
                 (TypeRepli.VALEUR_IGNOREE, f"TypOpBudg={ligne.typopbudg}", "TypOpBudg illisible, ignoré")
             )
-        artspe = None
-        if ligne.artspe is not None:
-            artspe = ARTSPE.get(ligne.artspe.lower())
-            if artspe is None:
-                replis.append(
-                    (TypeRepli.VALEUR_IGNOREE, f"ArtSpe={ligne.artspe}", "ArtSpe illisible, laissé vide")
-                )
-
         plan = self.plan
         compte, compte_plan = self._find_account(nature)
         if compte is not None and compte_plan is not plan:
@@ -356,7 +356,6 @@ class BudgetConverter:
                     f"chapitre {contnat} sans section : CaracSup Section du fichier",
                 )
             )
-        fonction_label = self._fonction_label(ligne.fonction, replis) if ligne.fonction else None
         return _Classement(
             values={
                 "nature": nature,
@@ -365,14 +364,33 @@ class BudgetConverter:
                 "contnat": contnat,
                 "contnat_label": chapitre.libelle,
                 "contnat_source": contnat_source,
-                "fonction": ligne.fonction,
-                "fonction_label": fonction_label,
                 "section": section,
                 "opbudg": opbudg,
                 "typopbudg": typopbudg,
                 "codrd": codrd,
-                "artspe": artspe,
             },
+            replis=tuple(replis),
+        )
+
+    def _classify_extra(self, ligne: LigneTotem) -> _Classement | _Rejet:
+        """Fonction and ArtSpe: independent of the account, memoised apart (fewer combinations)."""
+        replis: list[tuple[TypeRepli, str, str]] = []
+        fonction = ligne.fonction
+        if fonction is not None and len(fonction) > MAX_CODE_LENGTH:
+            return _Rejet(
+                MotifRejet.CODE_TROP_LONG, f"Fonction {fonction!r} : plus de {MAX_CODE_LENGTH} caractères"
+            )
+        artspe = None
+        if ligne.artspe is not None:
+            artspe = ARTSPE.get(ligne.artspe.lower())
+            if artspe is None:
+                replis.append(
+                    (TypeRepli.VALEUR_IGNOREE, f"ArtSpe={ligne.artspe}", "ArtSpe illisible, laissé vide")
+                )
+
+        fonction_label = self._fonction_label(fonction, replis) if fonction else None
+        return _Classement(
+            values={"fonction": fonction, "fonction_label": fonction_label, "artspe": artspe},
             replis=tuple(replis),
         )
 

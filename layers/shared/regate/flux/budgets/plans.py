@@ -268,7 +268,7 @@ class PlansDeComptes:
     def _normes_par_declinaison(self) -> dict[str, str]:
         return {declinaison: norme for (_, declinaison), norme in self._keys.items()}
 
-    def keys(self) -> list[tuple[int, str, str]]:
+    def plan_keys(self) -> list[tuple[int, str, str]]:
         """Shipped plans as ``(exercice, norme, declinaison)``, sorted."""
         return sorted((exercice, norme, declinaison) for (exercice, declinaison), norme in self._keys.items())
 

@@ -84,8 +84,21 @@ def write_budget_csv_to(stream: IO[bytes], lines: Iterable[BudgetLine]) -> int:
     stream.write(_HEADER.encode("utf-8"))
     count = 0
     batch: list[str] = []
+    fields = _FIELDS
     for line in lines:
-        batch.append(",".join([_cell(getattr(line, name)) for name in _FIELDS]))
+        values = line.__dict__  # pydantic keeps field values there; getattr per cell costs more
+        cells = []
+        for name in fields:
+            value = values[name]
+            if value is None:
+                cells.append("")
+            elif type(value) is str:
+                cells.append(quote_cell(value))
+            elif type(value) is int:
+                cells.append(str(value))
+            else:
+                cells.append(f"{value:.2f}")  # Decimal amounts
+        batch.append(",".join(cells))
         count += 1
         if len(batch) >= 4096:
             stream.write((CRLF.join(batch) + CRLF).encode("utf-8"))

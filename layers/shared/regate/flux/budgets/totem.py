@@ -57,6 +57,7 @@ class ErreurTotem(StrEnum):
     RACINE_INATTENDUE = "racine_inattendue"
     BUDGET_ABSENT = "budget_absent"
     PLUSIEURS_BUDGETS = "plusieurs_budgets"
+    STRUCTURE_INVALIDE = "structure_invalide"  # lines outside Budget/DocumentBudgetaire
     ENTETE_INCOMPLET = "entete_incomplet"
     METADONNEE_INVALIDE = "metadonnee_invalide"
 
@@ -125,7 +126,10 @@ _PDF_MAGIC = b"%PDF-"
 _XML_STARTS = (b"<", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
 # local names of interest; TOTEM elements are in NS_DOCBUDGETAIRE (namespace-less files are accepted)
-_HEADER_BLOCKS = ("EnTeteDocBudgetaire", "EnTeteBudget", "BlocBudget")
+_HEADER_BLOCKS = frozenset(("EnTeteDocBudgetaire", "EnTeteBudget", "BlocBudget"))
+_AMOUNT_FIELDS = frozenset(
+    ("MtReal", "MtBudgPrec", "MtRARPrec", "MtPropNouv", "MtPrev", "CredOuv", "MtRAR3112")
+)
 _LINE_FIELDS = (
     "Nature",
     "ContNat",
@@ -137,20 +141,21 @@ _LINE_FIELDS = (
     "ArtSpe",
     "LibCpte",
     "CaracSup",
-    *(
-        "MtReal",
-        "MtBudgPrec",
-        "MtRARPrec",
-        "MtPropNouv",
-        "MtPrev",
-        "CredOuv",
-        "MtRAR3112",
-    ),
+    *sorted(_AMOUNT_FIELDS),
 )
-_AMOUNT_FIELDS = frozenset(
-    ("MtReal", "MtBudgPrec", "MtRARPrec", "MtPropNouv", "MtPrev", "CredOuv", "MtRAR3112")
+# elements whose end event the reader asks lxml for (every other element gets no Python callback): the
+# ones it reads, and big containers it frees as soon as they end (annexes, the CFU's comptable part)
+_EVENT_NAMES = (
+    "DocumentBudgetaire",
+    "Budget",
+    "LigneBudget",
+    "Scellement",
+    *sorted(_HEADER_BLOCKS),
+    "InformationsGenerales",
+    "Annexes",
 )
-_NAMES = ("DocumentBudgetaire", "Budget", "LigneBudget", "Scellement", *_HEADER_BLOCKS)
+_NS_DOCCOMPTABLE = "http://www.minefi.gouv.fr/cp/demat/doccomptable"
+_FREED_ELSEWHERE = (f"{{{_NS_DOCCOMPTABLE}}}DocumentComptable", f"{{{_NS_DOCCOMPTABLE}}}LigneComptable")
 
 
 def _tags(names: tuple[str, ...]) -> dict[str, str]:
@@ -159,7 +164,8 @@ def _tags(names: tuple[str, ...]) -> dict[str, str]:
     return table
 
 
-_DOC_TAGS = _tags(_NAMES)
+_EVENT_TAGS = _tags(_EVENT_NAMES)
+_EVENT_TAGS.update({tag: "" for tag in _FREED_ELSEWHERE})
 _LINE_TAGS = _tags(_LINE_FIELDS)
 _ROOTS: dict[str, Racine] = {
     f"{{{NS_DOCBUDGETAIRE}}}DocumentBudgetaire": "DocumentBudgetaire",
@@ -167,6 +173,8 @@ _ROOTS: dict[str, Racine] = {
     f"{{{NS_DOCCFU}}}CompteFinancierUnique": "CompteFinancierUnique",
     "CompteFinancierUnique": "CompteFinancierUnique",
 }
+_HEAD_CHUNK = 64 * 1024
+_MAX_PROLOG = 1024 * 1024  # no root element in the first MiB: not a TOTEM document
 
 
 def _value(element: Any) -> str | None:
@@ -177,12 +185,90 @@ def _value(element: Any) -> str | None:
     return stripped or None
 
 
+class _Replay:
+    """A binary reader that first returns the bytes already consumed by the head check."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head = head
+        self._rest = rest
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            if size is None or size < 0:
+                data, self._head = self._head + self._rest.read(), b""
+                return data
+            data, self._head = self._head[:size], self._head[size:]
+            return data
+        return self._rest.read(size)
+
+
+def _declares_doctype(chunk: bytes, *, utf16: bool) -> bool:
+    """``<!DOCTYPE`` in the prolog bytes (UTF-16 decoded first). TOTEM documents never have one; in a
+    well-formed document it could only appear raw inside a comment or CDATA: refused as well."""
+    if utf16:
+        return "<!DOCTYPE" in chunk.decode("utf-16", errors="ignore") or "<!DOCTYPE" in chunk[1:].decode(
+            "utf-16", errors="ignore"
+        )
+    return b"<!DOCTYPE" in chunk
+
+
+def check_head(source: IO[bytes]) -> tuple[Racine, IO[bytes]]:
+    """Parse only up to the root element: refuse a DTD (before any entity is used) and a foreign root.
+
+    Returns the root kind and a reader replaying the consumed bytes. Raises :class:`TotemReadError`."""
+    parser = etree.XMLPullParser(events=("start",), **SECURE_PARSER_OPTIONS)
+    consumed: list[bytes] = []
+    size = 0
+    utf16 = False
+    try:
+        while True:
+            chunk = source.read(_HEAD_CHUNK)
+            if not consumed:
+                utf16 = chunk.startswith((b"\xff\xfe", b"\xfe\xff"))
+            if not chunk:
+                parser.close()  # raises on an empty or unfinished prolog
+                raise TotemReadError(ErreurTotem.XML_INVALIDE, "XML invalide : aucun élément racine")
+            if _declares_doctype((consumed[-1][-16:] if consumed else b"") + chunk, utf16=utf16):
+                # before libxml2 sees it: a DTD-bearing prolog never reaches the parser (its own
+                # amplification limits would stop billion laughs, but with a less precise verdict)
+                raise TotemReadError(
+                    ErreurTotem.DTD_INTERDITE,
+                    "déclaration DOCTYPE refusée (entités et DTD interdites dans un document TOTEM)",
+                )
+            consumed.append(chunk)
+            size += len(chunk)
+            parser.feed(chunk)
+            for _event, root in parser.read_events():
+                docinfo = root.getroottree().docinfo
+                if docinfo.internalDTD is not None or docinfo.externalDTD is not None or docinfo.doctype:
+                    raise TotemReadError(
+                        ErreurTotem.DTD_INTERDITE,
+                        "déclaration DOCTYPE refusée (entités et DTD interdites dans un document TOTEM)",
+                    )
+                racine = _ROOTS.get(root.tag)
+                if racine is None:
+                    raise TotemReadError(
+                        ErreurTotem.RACINE_INATTENDUE,
+                        f"racine {etree.QName(root).localname!r} : "
+                        "attendu DocumentBudgetaire ou CompteFinancierUnique",
+                    )
+                return racine, _Replay(b"".join(consumed), source)
+            if size > _MAX_PROLOG:
+                raise TotemReadError(ErreurTotem.XML_INVALIDE, "XML invalide : pas d'élément racine au début")
+    except etree.XMLSyntaxError as exc:
+        raise _syntax_error(exc) from exc
+
+
 class TotemStream:
     """Iterate the lines of one TOTEM document without holding it in memory.
 
     ``metadata`` is set when the first line is reached (``EnTeteBudget``/``BlocBudget`` precede the lines in
-    the TOTEM schema) and completed at the end (``Scellement``); ``lignes_calculees`` counts skipped totals.
-    Raises :class:`TotemReadError` (malformed, hostile, truncated, wrong root, bad metadata).
+    the TOTEM schema) and completed at the end (``Scellement``, encoding); ``lignes_calculees`` counts the
+    skipped totals. Raises :class:`TotemReadError` (malformed, hostile, truncated, wrong root, bad
+    metadata), at the latest when the iteration ends.
+
+    lxml is asked for the end events of a few elements only (``_EVENT_NAMES``), so the children of a line
+    cost no Python call until the line is read; every element read is then freed with its predecessors.
     """
 
     def __init__(self, source: IO[bytes]) -> None:
@@ -201,8 +287,9 @@ class TotemStream:
         if self._done:
             raise RuntimeError("TotemStream already consumed")
         self._done = True
+        self.racine, reader = check_head(self._source)
         try:
-            yield from self._lines()
+            yield from self._lines(reader)
         except etree.XMLSyntaxError as exc:
             raise _syntax_error(exc) from exc
         if self.metadata is None:
@@ -215,125 +302,106 @@ class TotemStream:
             update={"scellement": _parse_scellement(self._scellement), "encodage": encoding}
         )
 
-    def _lines(self) -> Iterator[LigneTotem]:
-        events = etree.iterparse(self._source, events=("start", "end"), **SECURE_PARSER_OPTIONS)
-        doc_tags, line_tags = _DOC_TAGS, _LINE_TAGS
-        in_budget_doc = 0  # depth inside the (first) DocumentBudgetaire
-        capture = 0  # >0 inside a header block or a line: children are kept until the block ends
+    def _lines(self, reader: Any) -> Iterator[LigneTotem]:
+        events = etree.iterparse(reader, events=("end",), tag=list(_EVENT_TAGS), **SECURE_PARSER_OPTIONS)
+        names, line_tags, amount_fields = _EVENT_TAGS, _LINE_TAGS, _AMOUNT_FIELDS
+        budget: Any = None  # the Budget element holding the lines
         numero = 0
-        first = True
-        for event, element in events:
-            if first:
-                first = False
-                self._check_root(element)
-                self._root = element
-                if self.racine == "DocumentBudgetaire":
-                    in_budget_doc = 1
-                continue
-            name = doc_tags.get(element.tag)
-            if event == "start":
-                if name is None:
-                    continue
-                if name == "DocumentBudgetaire":
-                    if in_budget_doc:
-                        raise TotemReadError(
-                            ErreurTotem.PLUSIEURS_BUDGETS, "DocumentBudgetaire imbriqué ou répété"
-                        )
-                    in_budget_doc = 1
-                elif name == "Budget" and in_budget_doc:
-                    self._budgets += 1
-                    if self._budgets > 1:
-                        raise TotemReadError(
-                            ErreurTotem.PLUSIEURS_BUDGETS, "plusieurs éléments Budget dans le document"
-                        )
-                elif in_budget_doc and (name == "LigneBudget" or name in _HEADER_BLOCKS):
-                    capture += 1
-                continue
-            # end event
-            if name == "LigneBudget" and in_budget_doc and capture == 1:
-                capture = 0
+        for _event, element in events:
+            name = names[element.tag]
+            parent = element.getparent()
+            if name == "LigneBudget":
                 numero += 1
-                if self.metadata is None:
-                    self.metadata = self._build_metadata()
-                calculated = element.get("calculated")
-                if calculated in ("true", "1"):
+                if parent is not budget:
+                    budget = self._first_line_parent(parent, budget)
+                if element.get("calculated") in ("true", "1"):
                     self.lignes_calculees += 1
                 else:
-                    yield self._line(element, numero, line_tags)
-            elif name in _HEADER_BLOCKS and in_budget_doc and capture == 1:
-                capture = 0
-                block = self._headers.setdefault(name, {})
-                for child in element:
-                    tag = child.tag
-                    if isinstance(tag, str):
-                        local = tag.rpartition("}")[2]
-                        value = _value(child)
-                        if value is not None:
-                            block.setdefault(local, value)
-            elif name == "Scellement" and in_budget_doc and capture == 0 and self._scellement is None:
-                self._scellement = element.get("date")
-            elif name == "DocumentBudgetaire" and self.racine == "CompteFinancierUnique":
-                in_budget_doc = 0
-            if capture:
-                continue  # a child of a block being captured: read when the block ends
+                    # inlined: one call per line child would dominate on large files
+                    values: dict[str, str] = {}
+                    montants: dict[str, str] = {}
+                    section = None
+                    for child in element:
+                        field = line_tags.get(child.tag)
+                        if field is None:
+                            continue
+                        raw = child.get("V")
+                        if raw is None:
+                            continue
+                        raw = raw.strip()
+                        if not raw:
+                            continue
+                        if field in amount_fields:
+                            montants.setdefault(field, raw)
+                        elif field == "CaracSup":
+                            if section is None and child.get("Code") == "Section":
+                                section = raw
+                        else:
+                            values.setdefault(field, raw)
+                    get = values.get
+                    yield LigneTotem(
+                        numero,
+                        get("Nature"),
+                        get("ContNat"),
+                        get("Fonction"),
+                        get("Operation"),
+                        get("CodRD"),
+                        get("OpBudg"),
+                        get("TypOpBudg"),
+                        get("ArtSpe"),
+                        get("LibCpte"),
+                        section,
+                        montants,
+                    )
+            elif name in _HEADER_BLOCKS:
+                if self._in_budget_document(parent, name):
+                    block = self._headers.setdefault(name, {})
+                    for child in element:
+                        tag = child.tag
+                        if isinstance(tag, str):
+                            value = _value(child)
+                            if value is not None:
+                                block.setdefault(tag.rpartition("}")[2], value)
+            elif name == "Scellement":
+                if (
+                    self._scellement is None
+                    and parent is not None
+                    and names.get(parent.tag) == "DocumentBudgetaire"
+                ):
+                    self._scellement = element.get("date")
+            elif name == "Budget" and parent is not None and names.get(parent.tag) == "DocumentBudgetaire":
+                self._budgets += 1
+                if self._budgets > 1:
+                    raise TotemReadError(
+                        ErreurTotem.PLUSIEURS_BUDGETS, "plusieurs éléments Budget dans le document"
+                    )
             # done with this element: free it and its already-read siblings (flat memory)
             element.clear()
-            parent = element.getparent()
             if parent is not None:
                 while element.getprevious() is not None:
                     del parent[0]
+                if self._root is None:
+                    self._root = parent.getroottree().getroot()
 
-    def _check_root(self, root: Any) -> None:
-        docinfo = root.getroottree().docinfo
-        if docinfo.internalDTD is not None or docinfo.externalDTD is not None or docinfo.doctype:
-            raise TotemReadError(
-                ErreurTotem.DTD_INTERDITE,
-                "déclaration DOCTYPE refusée (entités et DTD interdites dans un document TOTEM)",
-            )
-        racine = _ROOTS.get(root.tag)
-        if racine is None:
-            raise TotemReadError(
-                ErreurTotem.RACINE_INATTENDUE,
-                f"racine {etree.QName(root).localname!r} : "
-                "attendu DocumentBudgetaire ou CompteFinancierUnique",
-            )
-        self.racine = racine
+    def _first_line_parent(self, parent: Any, budget: Any) -> Any:
+        """Lines must sit in ``Budget`` in a ``DocumentBudgetaire``; a second Budget is refused."""
+        if parent is None or _EVENT_TAGS.get(parent.tag) != "Budget":
+            raise TotemReadError(ErreurTotem.STRUCTURE_INVALIDE, "LigneBudget en dehors d'un élément Budget")
+        grand = parent.getparent()
+        if grand is None or _EVENT_TAGS.get(grand.tag) != "DocumentBudgetaire":
+            raise TotemReadError(ErreurTotem.STRUCTURE_INVALIDE, "Budget en dehors d'un DocumentBudgetaire")
+        if budget is not None or self._budgets:  # lines of a second Budget
+            raise TotemReadError(ErreurTotem.PLUSIEURS_BUDGETS, "plusieurs éléments Budget dans le document")
+        if self.metadata is None:
+            self.metadata = self._build_metadata()
+        return parent
 
     @staticmethod
-    def _line(element: Any, numero: int, line_tags: dict[str, str]) -> LigneTotem:
-        values: dict[str, str | None] = {}
-        montants: dict[str, str] = {}
-        section = None
-        for child in element:
-            name = line_tags.get(child.tag)
-            if name is None:
-                continue
-            if name == "CaracSup":
-                if child.get("Code") == "Section" and section is None:
-                    section = _value(child)
-                continue
-            value = _value(child)
-            if value is None:
-                continue
-            if name in _AMOUNT_FIELDS:
-                montants.setdefault(name, value)
-            else:
-                values.setdefault(name, value)
-        get = values.get
-        return LigneTotem(
-            numero=numero,
-            nature=get("Nature"),
-            contnat=get("ContNat"),
-            fonction=get("Fonction"),
-            operation=get("Operation"),
-            codrd=get("CodRD"),
-            opbudg=get("OpBudg"),
-            typopbudg=get("TypOpBudg"),
-            artspe=get("ArtSpe"),
-            libcpte=get("LibCpte"),
-            section=section,
-            montants=montants,
-        )
+    def _in_budget_document(parent: Any, name: str) -> bool:
+        if parent is None:
+            return False
+        expected = "DocumentBudgetaire" if name == "EnTeteDocBudgetaire" else "Budget"
+        return _EVENT_TAGS.get(parent.tag) == expected
 
     # ------------------------------------------------------------------------ metadata
     def _build_metadata(self) -> TotemMetadata:
