@@ -173,3 +173,21 @@ def test_amount_parsing_refuses_inexact_or_odd_values(raw: str) -> None:
 def test_every_line_is_a_valid_model(converted) -> None:
     for line in converted.lignes:
         assert BudgetLine.model_validate(line.model_dump()) == line
+
+
+def test_memoised_classification_still_honours_each_lines_libcpte(budget_fixtures: Path) -> None:
+    """Lines sharing codes share one plan lookup, except what depends on the line (LibCpte, CaracSup)."""
+    template = (budget_fixtures / "minimal_utf8.xml").read_text(encoding="utf-8")
+    line = '<LigneBudget><Nature V="60451"/><CodRD V="D"/><MtPrev V="1.00"/><OpBudg V="0"/>{}</LigneBudget>'
+    lines = [line.format('<LibCpte V="ÉTUDES A"/>'), line.format(""), line.format('<LibCpte V="ÉTUDES B"/>')]
+    body = template.replace(
+        '<LigneBudget><Nature V="6045"/><ContNat V="011"/><CodRD V="D"/><MtPrev V="15000.00"/><OpBudg V="0"/>'
+        "</LigneBudget>",
+        "\n".join(lines * 2),
+    )
+    result = read_totem(body.encode("utf-8"))
+    assert isinstance(result, TotemLu) and len(result.lignes) == 6
+    labels = [(line.nature_label, line.nature_label_source) for line in convert_document(result).lignes]
+    parent = labels[1]
+    assert parent[1] == "compte_parent"
+    assert labels == [("ÉTUDES A", "libcpte"), parent, ("ÉTUDES B", "libcpte")] * 2

@@ -124,12 +124,17 @@ class _Classement:
 
     values: dict[str, Any]
     replis: tuple[tuple[TypeRepli, str, str], ...] = ()
+    depends: bool = False  # used the line's LibCpte or CaracSup Section (memoised with them)
 
 
 @dataclass(frozen=True, slots=True)
 class _Rejet:
     motif: MotifRejet
     message: str
+    depends: bool = False
+
+
+_DEPENDS_ON_LINE = _Rejet(MotifRejet.NATURE_ABSENTE, "memo marker: look up with LibCpte and CaracSup", True)
 
 
 _AMOUNT_RE = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
@@ -207,18 +212,17 @@ class BudgetConverter:
     def line(self, ligne: LigneTotem) -> BudgetLine | None:
         rapport = self.rapport
         rapport.lignes_lues += 1
-        key = (
-            ligne.nature,
-            ligne.contnat,
-            ligne.codrd,
-            ligne.opbudg,
-            ligne.typopbudg,
-            ligne.section,
-            ligne.libcpte,
-        )
+        key = (ligne.nature, ligne.contnat, ligne.codrd, ligne.opbudg, ligne.typopbudg)
         classement = self._cache.get(key)
         if classement is None:
-            classement = self._cache[key] = self._classify(ligne)
+            classement = self._classify(ligne)
+            # most lines never need their LibCpte / CaracSup: memoise on the codes alone unless used
+            self._cache[key] = _DEPENDS_ON_LINE if classement.depends else classement
+            if classement.depends:
+                self._cache[(*key, ligne.section, ligne.libcpte)] = classement
+        elif classement is _DEPENDS_ON_LINE:
+            full = (*key, ligne.section, ligne.libcpte)
+            classement = self._cache.get(full) or self._cache.setdefault(full, self._classify(ligne))
         if isinstance(classement, _Rejet):
             return self._reject(ligne, classement.motif, classement.message)
         extra = self._extra_cache.get((ligne.fonction, ligne.artspe))
@@ -226,9 +230,7 @@ class BudgetConverter:
             extra = self._extra_cache[(ligne.fonction, ligne.artspe)] = self._classify_extra(ligne)
         if isinstance(extra, _Rejet):
             return self._reject(ligne, extra.motif, extra.message)
-        values = dict(self._document)
-        values.update(classement.values)
-        values.update(extra.values)
+        values = {**self._document, **classement.values, **extra.values}
         montant = Decimal("0.00")
         for name, raw in ligne.montants.items():
             try:
@@ -287,6 +289,7 @@ class BudgetConverter:
                 (TypeRepli.VALEUR_IGNOREE, f"TypOpBudg={ligne.typopbudg}", "TypOpBudg illisible, ignoré")
             )
         plan = self.plan
+        depends = False
         compte, compte_plan = self._find_account(nature)
         if compte is not None and compte_plan is not plan:
             replis.append(
@@ -304,6 +307,7 @@ class BudgetConverter:
                 "plan" if compte_plan is plan else "plan_autre_exercice",
             )
         elif ligne.libcpte:
+            depends = True
             nature_label, label_source = ligne.libcpte, "libcpte"
             replis.append(
                 (
@@ -313,9 +317,10 @@ class BudgetConverter:
                 )
             )
         else:
+            depends = True  # would have used a LibCpte
             parent = plan.compte_parent(nature)
             if parent is None:
-                return _Rejet(MotifRejet.COMPTE_INCONNU, f"compte {nature} inconnu du plan {plan.cle}")
+                return _Rejet(MotifRejet.COMPTE_INCONNU, f"compte {nature} inconnu du plan {plan.cle}", True)
             nature_label, label_source = parent.libelle, "compte_parent"
             replis.append(
                 (
@@ -331,7 +336,9 @@ class BudgetConverter:
             chapitre = self._find_chapter(contnat, replis)
             if chapitre is None:
                 return _Rejet(
-                    MotifRejet.CHAPITRE_INCONNU, f"chapitre ContNat {contnat} inconnu du plan {plan.cle}"
+                    MotifRejet.CHAPITRE_INCONNU,
+                    f"chapitre ContNat {contnat} inconnu du plan {plan.cle}",
+                    depends,
                 )
         else:
             contnat_source = "plan"
@@ -341,14 +348,16 @@ class BudgetConverter:
                     MotifRejet.CHAPITRE_NON_DEDUCTIBLE,
                     f"ligne sans ContNat : le plan {plan.cle} ne donne pas de chapitre au compte {nature} "
                     f"(CodRD {ligne.codrd}, OpBudg {ligne.opbudg}, TypOpBudg {ligne.typopbudg})",
+                    depends,
                 )
             contnat, chapitre = derived
         # section
         section = SECTIONS.get(chapitre.section)
         if section is None:
+            depends = True
             section = SECTIONS.get(ligne.section or "")
             if section is None:
-                return _Rejet(MotifRejet.SECTION_INCONNUE, f"section du chapitre {contnat} inconnue")
+                return _Rejet(MotifRejet.SECTION_INCONNUE, f"section du chapitre {contnat} inconnue", True)
             replis.append(
                 (
                     TypeRepli.SECTION_CARACSUP,
@@ -370,6 +379,7 @@ class BudgetConverter:
                 "codrd": codrd,
             },
             replis=tuple(replis),
+            depends=depends,
         )
 
     def _classify_extra(self, ligne: LigneTotem) -> _Classement | _Rejet:
