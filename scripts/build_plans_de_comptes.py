@@ -86,16 +86,16 @@ def read_source(path: Path) -> Iterator[tuple[tuple[int, str, str], bytes, str]]
             if key is not None:
                 yield key, file.read_bytes(), str(file.relative_to(path))
         return
+    found: list[tuple[tuple[int, str, str], bytes, str]] = []
     with tarfile.open(path) as archive:
-        for member in sorted(archive.getmembers(), key=lambda m: m.name):
+        for member in archive:  # archive order: a compressed tar is read once, without seeking back
             if not member.isfile():
                 continue
             key = _key_from_path(tuple(Path(member.name).parts))
-            if key is None:
-                continue
-            extracted = archive.extractfile(member)
-            if extracted is not None:
-                yield key, extracted.read(), member.name
+            extracted = archive.extractfile(member) if key is not None else None
+            if key is not None and extracted is not None:
+                found.append((key, extracted.read(), member.name))
+    yield from sorted(found, key=lambda item: item[2])
 
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True)
@@ -273,6 +273,8 @@ def main(argv: list[str]) -> int:
         entry["plans"] = sum(1 for p in plans.values() if p.origin.startswith(f"{_path.name}:"))
     files, entries = build(plans)
 
+    if args.check:  # decoded content is compared: no need to compress
+        return _check(files, entries, data_dir)
     compressed = {name: lzma.compress(data, preset=XZ_PRESET) for name, data in files.items()}
     new_index = {
         "format": DATA_FORMAT,
@@ -291,8 +293,6 @@ def main(argv: list[str]) -> int:
             "shipped_bytes": sum(len(b) for b in compressed.values()),
         },
     }
-    if args.check:
-        return _check(files, new_index, data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     for stale in data_dir.glob("*.json.xz"):
         if stale.name not in compressed:
@@ -316,13 +316,13 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _check(files: dict[str, bytes], new_index: dict[str, Any], data_dir: Path) -> int:
+def _check(files: dict[str, bytes], entries: dict[str, Any], data_dir: Path) -> int:
     shipped = load_index(data_dir)
     problems = []
     if shipped is None:
         problems.append("index.json absent")
     else:
-        if shipped["plans"] != new_index["plans"]:
+        if shipped["plans"] != entries:
             problems.append("index.json : liste des plans différente")
         for name, data in files.items():
             path = data_dir / name

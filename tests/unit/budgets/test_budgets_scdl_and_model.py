@@ -24,6 +24,7 @@ from regate.flux.budgets.model import (
 )
 from regate.flux.budgets.scdl import (
     SCDL_BUDGET_COLUMNS,
+    budget_files,
     budget_sort_key,
     group_by_siren_annee,
     scdl_cells,
@@ -213,3 +214,22 @@ def test_selection_ties_keep_the_later_input_and_keys_ignore_label_case() -> Non
     selection = latest_sealed(documents, metadata=lambda d: d[1])
     assert [name for name, _ in selection.gardes] == ["second"]
     assert latest_sealed([], metadata=lambda d: d).gardes == []
+
+
+def test_budget_files_per_siren_and_year_keep_the_latest_sealing(totem_samples: Path) -> None:
+    conversions = [convert_document(read_totem(path)) for path in sorted(totem_samples.glob("*.xml"))]
+    resent = conversions[3]  # the BP 2022 of 21560046100085, sent again with a later sealing
+    later = type(resent)(
+        resent.metadata.model_copy(update={"scellement": datetime(2023, 1, 1, tzinfo=UTC)}),
+        resent.lignes,
+        resent.rapport,
+    )
+    files = budget_files([*conversions, later])
+    assert sorted(files) == [("215600461", 2021), ("215600461", 2022), ("243500782", 2022)]
+    rows = {key: data.count(b"\r\n") - 1 for key, data in files.items()}
+    assert rows == {
+        ("215600461", 2021): 196 + 185 + 20,
+        ("215600461", 2022): 21 + 20,
+        ("243500782", 2022): 123,
+    }
+    assert all(validate_budget_csv(data).valid for data in files.values())

@@ -124,6 +124,21 @@ def group_by_siren_annee(lines: Iterable[BudgetLine]) -> dict[tuple[str, int], l
     return groups
 
 
+def budget_files(conversions: Iterable[Any]) -> dict[tuple[str, int], bytes]:
+    """The SCDL files of a set of converted documents: ``(SIREN, exercice)`` → CSV bytes.
+
+    ``conversions`` are :class:`regate.flux.budgets.convert.Conversion` (anything with ``metadata`` and
+    ``lignes``), in a stable order; only the latest sealed version per (budget, stage) is kept
+    (:func:`regate.flux.budgets.selection.latest_sealed`). Not validated here: see
+    :func:`validate_budget_csv`.
+    """
+    from regate.flux.budgets.selection import latest_sealed
+
+    kept = latest_sealed(conversions, metadata=lambda conversion: conversion.metadata).gardes
+    lines = [line for conversion in kept for line in conversion.lignes]
+    return {key: write_budget_csv(group) for key, group in sorted(group_by_siren_annee(lines).items())}
+
+
 def validate_budget_csv(data: bytes, *, strict: bool = True) -> Any:
     """The one validation call for budget files: the project's validator with the bundled schema.
 

@@ -271,8 +271,9 @@ class TotemStream:
     cost no Python call until the line is read; every element read is then freed with its predecessors.
     """
 
-    def __init__(self, source: IO[bytes]) -> None:
+    def __init__(self, source: IO[bytes], *, close: bool = False) -> None:
         self._source = source
+        self._close = close  # opened by open_totem(Path): closed when the iteration ends
         self.metadata: TotemMetadata | None = None
         self.lignes_calculees = 0
         self.racine: Racine | None = None
@@ -287,11 +288,14 @@ class TotemStream:
         if self._done:
             raise RuntimeError("TotemStream already consumed")
         self._done = True
-        self.racine, reader = check_head(self._source)
         try:
+            self.racine, reader = check_head(self._source)
             yield from self._lines(reader)
         except etree.XMLSyntaxError as exc:
             raise _syntax_error(exc) from exc
+        finally:
+            if self._close:
+                self._source.close()
         if self.metadata is None:
             if self._budgets == 0:
                 raise TotemReadError(ErreurTotem.BUDGET_ABSENT, "aucun élément Budget dans le document")
@@ -512,7 +516,7 @@ def open_totem(source: bytes | Path | IO[bytes]) -> TotemStream:
     if isinstance(source, bytes):
         return TotemStream(io.BytesIO(source))
     if isinstance(source, Path):
-        return TotemStream(source.open("rb"))
+        return TotemStream(source.open("rb"), close=True)
     return TotemStream(source)
 
 
