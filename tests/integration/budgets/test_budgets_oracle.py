@@ -5,6 +5,8 @@ errors — and our validator agrees; stage amounts checked against totals comput
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import warnings
 from decimal import Decimal
@@ -168,3 +170,33 @@ def test_dm_amounts_against_hand_computed_totals() -> None:
     moved = {line.nature: line.montant for line in lines if line.montant}
     assert moved == {"6522": Decimal("-32000.00"), "605": Decimal("32000.00")}
     assert sum(line.montant for line in lines if line.codrd == "recette") == 0
+
+
+def test_the_project_validator_and_validata_agree_on_a_broken_budget_file(tmp_path: Path) -> None:
+    """What the reference converters produce (capitalised stage, empty chapter/section, bad SIRET, comma
+    amount): both validators reject the same cells — the current engine handles the budget schema."""
+    path, _ = _csv_for(
+        SHARED / "budget/totem-exemples/DOCBUDG-21560046100085-056025-CA-2021-01032022000000.xml", tmp_path
+    )
+    rows = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8"), newline="")))
+    rows[1][0] = "Compte administratif"  # record 2: BGT_NATDEC
+    rows[2][4], rows[2][11] = "", ""  # record 3: BGT_CONTNAT, BGT_SECTION
+    rows[3][2] = "21560046100086"  # record 4: BGT_SIRET (Luhn)
+    rows[4][14] = "13900,00"  # record 5: BGT_MTREAL
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(out.getvalue().encode("utf-8"))
+    theirs = {(e.get("rowNumber"), e.get("fieldName")) for e in validata(broken)["errors"]}
+    ours = {
+        (issue.row, issue.column) for issue in validate_budget_csv(broken.read_bytes(), strict=False).errors
+    }
+    expected = {
+        (2, "BGT_NATDEC"),
+        (3, "BGT_CONTNAT"),
+        (3, "BGT_SECTION"),
+        (4, "BGT_SIRET"),
+        (5, "BGT_MTREAL"),
+    }
+    assert theirs == expected
+    assert ours == expected
