@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from regate.cli import capture, demo, normalize, publish, serve, sim, validate
+from regate.cli import capture, demo, normalize, publish, serve, sim, totem, validate
 
 app = typer.Typer(
     name="regate",
@@ -28,7 +28,7 @@ sim_app = typer.Typer(
 )
 app.add_typer(sim_app, name="sim")
 
-for module in (capture, normalize, validate, publish, serve, demo):
+for module in (capture, normalize, validate, publish, serve, demo, totem):
     module.register(app)
 sim.register(sim_app)
 

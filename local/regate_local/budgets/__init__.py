@@ -1,0 +1,1 @@
+"""Budgets rehearsal kit: the synthetic TOTEM generator (``totem_generator``)."""
