@@ -19,8 +19,9 @@ export SAM_CLI_TELEMETRY := 0
 
 install: $(BIN)/regate $(INFRA_VENV)/bin/sam ## venvs + pinned dependencies + the regate command + SAM CLI
 
-# A .venv of another Python version (e.g. one made before the move to python3.13) is rebuilt from scratch.
-$(VENV_STAMP): infra/template.yaml scripts/find_python.sh
+# The stamp is named after the version: a .venv of another Python (e.g. one made before the move to
+# python3.13, or after the template's runtime changes) is rebuilt from scratch.
+$(VENV_STAMP):
 	@interpreter="$$(PYTHON='$(PYTHON)' scripts/find_python.sh '$(LAMBDA_PYTHON)')" || exit 1; \
 	if [ -x $(BIN)/python ] && [ "$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != '$(LAMBDA_PYTHON)' ]; then \
 		echo "$(VENV) is not on Python $(LAMBDA_PYTHON) (the Lambda runtime): rebuilding it"; rm -rf $(VENV); \
