@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -89,10 +90,14 @@ def _install_oracle() -> object:
 
 def test_oracle_requirements_replace_only_the_overridden_pin() -> None:
     pytest.importorskip("validata_core")
+    oracle = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["regate"][
+        "oracle"
+    ]
+    assert [o.split("==")[0] for o in oracle["overrides"]] == ["opening-hours-py"]
     requirements = _install_oracle().requirements_with_overrides(  # type: ignore[attr-defined]
-        ["validata-table==0.12.5"], ["opening-hours-py==2.1.4"]
+        oracle["packages"], oracle["overrides"]
     )
-    assert requirements[0] == "opening-hours-py==2.1.4"
+    assert requirements[0] == oracle["overrides"][0]
     assert not [r for r in requirements[1:] if r.lower().startswith(("opening", "validata"))]
     assert any(r.startswith("frictionless") for r in requirements)
     import opening_hours  # the override installed by make install serves validata's custom check
