@@ -1,8 +1,15 @@
 # Rég@te — developer entry points. Every target works on a fresh machine after `make install`.
 SHELL := /bin/bash
-PYTHON ?= python3
+# The Lambda runtime's Python version, read from its one home (infra/template.yaml, Globals Runtime): .venv is
+# built on it so the test suite runs on what the functions run on. PYTHON=/path/to/python3.13 overrides the
+# search (scripts/find_python.sh), which otherwise looks on PATH, then in pyenv's and uv's folders.
+LAMBDA_PYTHON := $(shell sed -n 's/^ *Runtime: python\([0-9.]*\) *$$/\1/p' infra/template.yaml | head -n 1)
+PYTHON ?=
+# The SAM CLI + cfn-lint venv may use any Python they support.
+INFRA_PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+VENV_STAMP := $(VENV)/.python-$(LAMBDA_PYTHON)
 INFRA_VENV := .venv-infra
 export AWS_DEFAULT_REGION ?= eu-west-3
 export AWS_EC2_METADATA_DISABLED := true
@@ -12,16 +19,26 @@ export SAM_CLI_TELEMETRY := 0
 
 install: $(BIN)/regate $(INFRA_VENV)/bin/sam ## venvs + pinned dependencies + the regate command + SAM CLI
 
-$(BIN)/regate: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+# The stamp is named after the version: a .venv of another Python (e.g. one made before the move to
+# python3.13, or after the template's runtime changes) is rebuilt from scratch.
+$(VENV_STAMP):
+	@interpreter="$$(PYTHON='$(PYTHON)' scripts/find_python.sh '$(LAMBDA_PYTHON)')" || exit 1; \
+	if [ -x $(BIN)/python ] && [ "$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != '$(LAMBDA_PYTHON)' ]; then \
+		echo "$(VENV) is not on Python $(LAMBDA_PYTHON) (the Lambda runtime): rebuilding it"; rm -rf $(VENV); \
+	fi; \
+	echo "$$interpreter -m venv $(VENV)"; "$$interpreter" -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	@touch $@
+
+$(BIN)/regate: pyproject.toml scripts/install_oracle.py $(VENV_STAMP)
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python scripts/install_oracle.py
 	@touch $(BIN)/regate
 
 install-infra: $(INFRA_VENV)/bin/sam ## SAM CLI + cfn-lint in their own venv (they pin their own stack)
 
 $(INFRA_VENV)/bin/sam: pyproject.toml | $(BIN)/regate
-	$(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_PYTHON) -m venv $(INFRA_VENV)
 	$(INFRA_VENV)/bin/pip install --quiet --upgrade pip
 	$(INFRA_VENV)/bin/pip install --quiet $$($(BIN)/python -c 'import tomllib;d=tomllib.load(open("pyproject.toml","rb"));print(" ".join(d["project"]["optional-dependencies"]["infra"]))')
 	@touch $(INFRA_VENV)/bin/sam
@@ -54,8 +71,9 @@ refdata: install ## rebuild the shipped collectivités reference data from pinne
 requirements: install ## regenerate layers/shared/requirements.txt from pyproject.toml
 	$(BIN)/python scripts/gen_requirements.py
 
+# sam build resolves the functions' wheels with a python$(LAMBDA_PYTHON) found on PATH: the one of .venv.
 sam-build: install ## build the Lambda artefacts (.aws-sam/build)
-	$(INFRA_VENV)/bin/sam build --template-file infra/template.yaml --cached --parallel
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(INFRA_VENV)/bin/sam build --template-file infra/template.yaml --cached --parallel
 
 infra-check: install ## sam validate, sam validate --lint, cfn-lint
 	$(INFRA_VENV)/bin/sam validate --template-file infra/template.yaml

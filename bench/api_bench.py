@@ -330,7 +330,7 @@ def main(argv: list[str]) -> None:
     services = build_services(settings, client, directory=EmptyDirectory())
     app = create_app(services)
     con = duckdb.connect()
-    con.execute("SET enable_object_cache = true")
+    con.execute("SET parquet_metadata_cache = true")
     print(f"\nwarm ({reps} runs each, listing TTL {services.query.dataset.list_ttl_seconds:.0f} s)")
     print(f"{'request':<26}{'p50':>8}{'p95':>8}{'direct p50':>12}{'direct p95':>12}{'ratio p50':>11}")
     for name, target, sql in _requests(siren):

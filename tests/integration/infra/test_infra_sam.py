@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,8 @@ pytestmark = pytest.mark.integration
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(AWS_DEFAULT_REGION="eu-west-3", AWS_EC2_METADATA_DISABLED="true", SAM_CLI_TELEMETRY="0")
+    # `sam build` resolves wheels with a python3.13 found on PATH: the suite's (checked to be the runtime's)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     return env
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +56,16 @@ def test_buckets_are_versioned_private_encrypted_with_lifecycle(template) -> Non
     assert "ObjectLockConfiguration" in buckets["RawBucket"]["Properties"]
 
 
-def test_functions_use_python311_the_shared_layer_and_existing_handlers(template) -> None:
-    assert template["Globals"]["Function"]["Runtime"] == "python3.11"
+def test_functions_use_python313_the_shared_layer_and_existing_handlers(template) -> None:
+    assert template["Globals"]["Function"]["Runtime"] == "python3.13"
     assert template["Globals"]["Function"]["Layers"] == [{"Ref": "SharedLayer"}]
     layer = template["Resources"]["SharedLayer"]
     assert layer["Properties"]["ContentUri"] == "../layers/shared/"
-    assert layer["Metadata"]["BuildMethod"] == "python3.11"
+    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    architectures = template["Globals"]["Function"]["Architectures"]
+    assert layer["Properties"]["CompatibleArchitectures"] == architectures
+    assert [layer["Metadata"]["BuildArchitecture"]] == architectures
     functions = _of_type(template, "AWS::Serverless::Function")
     assert set(functions) == {"CaptureFunction", "NormalizeFunction", "PublishFunction", "ApiFunction"}
     for function in functions.values():
@@ -132,6 +137,18 @@ def test_analytics_table_uses_partition_projection(template) -> None:
 
 def test_outputs(template) -> None:
     assert {"ApiUrl", "RawBucketName", "CuratedBucketName"} <= set(template["Outputs"])
+
+
+def test_the_project_and_the_test_venv_are_on_the_lambda_python(template) -> None:
+    """The suite runs on the functions' Python: pyproject and `make install` follow the template's runtime."""
+    runtime = template["Globals"]["Function"]["Runtime"]
+    version = runtime.removeprefix("python")
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["requires-python"] == f">={version}"
+    assert pyproject["tool"]["ruff"]["target-version"] == "py" + version.replace(".", "")
+    assert f"{sys.version_info.major}.{sys.version_info.minor}" == version, (
+        f"the suite runs on Python {sys.version.split()[0]}, the Lambda on {runtime}: run `make install`"
+    )
 
 
 def test_lambda_requirements_are_generated_from_pyproject() -> None:

@@ -299,7 +299,8 @@ class ActesQuery:
                 import duckdb
 
                 self._conn = duckdb.connect(":memory:")
-                self._conn.execute("SET enable_object_cache = true")
+                # Parquet footers cached across queries (local files are named by ETag: never stale)
+                self._conn.execute("SET parquet_metadata_cache = true")
             return self._conn.cursor()
 
     def _files(self, filtres: Filtres) -> Source:
