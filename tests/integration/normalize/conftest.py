@@ -36,11 +36,20 @@ class RawSeeder:
         last_action: str | None = None,
         files: dict[str, bytes] | None = None,
         with_files: bool = True,
+        flux_definition: bool = True,
     ) -> dict[str, Any]:
+        """``flux_definition``: a pulled act's flux definition is in raw, as capture stores it (unless one is
+        already there); a pushed act (depot ZIP) never brings one."""
         from regate.storage import layout
 
         doc = copy.deepcopy(load_fixture(template))
         cap = doc["capture"]
+        if flux_definition and cap["source"] == "pull":
+            key = layout.flux_definition_key(cap["flux"])
+            if not self.raw.exists(key):
+                self.raw.put_if_changed(
+                    key, (NORMALIZE_FIXTURES / "flux_deliberations_studio_megalis.json").read_bytes()
+                )
         id_e = id_e or cap["id_e"]
         id_d = id_d or cap["id_d"]
         cap["id_e"], cap["id_d"] = id_e, id_d

@@ -13,7 +13,7 @@ import pytest
 
 from regate.actes.model import acte_from_raw
 from regate.capture.envelope import RawDocument
-from regate.normalize.decision import PublicationDecision, decide
+from regate.normalize.decision import PublicationDecision, decide, megalis_code_table
 from regate.normalize.parquet import actes_table, parquet_bytes
 from regate.normalize.partitions import (
     TooMuchContention,
@@ -85,7 +85,7 @@ def record_for(id_d: str, numero: str, nature: str = "1", value: str = "3", **da
         numero=numero,
         nature=acte.nature,
         publication_open_data=acte.publication_open_data,
-        code_table=None,
+        code_table=megalis_code_table(),
     )
     return build_record(
         acte,

@@ -37,6 +37,60 @@ def _typed(row: dict[str, Any], schema: pa.Schema) -> dict[str, Any]:
     return out
 
 
+def _int_bounds(kind: pa.DataType) -> tuple[int, int]:
+    bits = kind.bit_width
+    if pa.types.is_unsigned_integer(kind):
+        return 0, 2**bits - 1
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
+#: Counts can never be negative, whatever the storage type allows.
+NON_NEGATIVE_COLUMNS = frozenset(
+    {"vote_effectif", "vote_reel", "vote_pour", "vote_contre", "vote_abstention", "annee", "nature"}
+)
+
+
+def column_value_problem(name: str, value: Any, min_year: int, max_year: int) -> str | None:
+    """Why ``value`` cannot go into column ``name`` of ``actes/`` (``None`` when it fits).
+
+    Bounds come from the Arrow schema itself (int8/int32…), so a value the Parquet writer would refuse is
+    caught per act, before it can fail a whole partition; dates must also fall within [min_year, max_year].
+    """
+    field = ACTES_SCHEMA.field(name)
+    if value is None:
+        return None if field.nullable else f"{name} absent"
+    kind = field.type
+    if pa.types.is_integer(kind):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"{name} = {value!r} n'est pas un entier"
+        low, high = _int_bounds(kind)
+        if name in NON_NEGATIVE_COLUMNS:
+            low = max(low, 0)
+        if not low <= value <= high:
+            return f"{name} = {value} hors de [{low}, {high}]"
+    elif pa.types.is_date32(kind):
+        day = date.fromisoformat(value) if isinstance(value, str) else value
+        if not isinstance(day, date):
+            return f"{name} = {value!r} n'est pas une date"
+        if not min_year <= day.year <= max_year:
+            return f"{name} = {day.isoformat()} hors de {min_year}–{max_year}"
+    return None
+
+
+def row_problem(row: dict[str, Any], min_year: int, max_year: int) -> str | None:
+    """Why this ``actes/`` row would fail the partition's Parquet files (``None`` when both accept it)."""
+    for name in _NAMES[id(ACTES_SCHEMA)]:
+        problem = column_value_problem(name, row.get(name), min_year, max_year)
+        if problem:
+            return problem
+    try:
+        for schema in (ACTES_SCHEMA, PUBLIC_ACTES_SCHEMA):
+            pa.Table.from_pylist([_typed(row, schema)], schema=schema)
+    except (pa.ArrowException, OverflowError, TypeError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"[:300]
+    return None
+
+
 def actes_table(records: Iterable[ActeRecord], public: bool) -> pa.Table:
     """The Arrow table of one partition: every act (internal) or only public ones, public columns only."""
     schema = PUBLIC_ACTES_SCHEMA if public else ACTES_SCHEMA
