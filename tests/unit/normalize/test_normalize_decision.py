@@ -92,7 +92,10 @@ def test_normalize_fallback_table_only_code_3_publishes(code, expected, motif):
 def test_normalize_actes_individuels_never_published_from_a_fallback(nature):
     result = d(nature=nature, value="3", table=FALLBACK)
     assert result.decision == "a_statuer" and result.motif == f"nature_{nature}_table_par_defaut"
-    assert d(nature=nature, value="3", table=FALLBACK, switches=CollectiviteSwitches(documents=True)).public is False
+    assert (
+        d(nature=nature, value="3", table=FALLBACK, switches=CollectiviteSwitches(documents=True)).public
+        is False
+    )
     # an explicit choice in the flux's own table is honoured (the collectivité said "oui")
     assert d(nature=nature, value="1", table=STUDIO).decision == "publier"
 
