@@ -84,7 +84,7 @@ def test_excel_cp1252_file_with_the_spellings_people_type() -> None:
     ],
 )
 def test_damage_that_could_lose_a_switch_refuses_the_whole_file(name: str, code: str) -> None:
-    """Never "this line skipped": a lost ``open_data = non`` would publish (the caller keeps the last good)."""
+    """Never "this line skipped": a lost ``open_data = non`` would publish (the last good is kept)."""
     configs, problems = parse_fixture(name)
     assert configs == {}
     assert code in [p.code for p in problems if p.severity == "error"]

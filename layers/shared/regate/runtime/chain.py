@@ -160,7 +160,7 @@ class LocalChain:
         return outcome
 
     def run(self, inbox_first: bool = False) -> ChainResult:
-        """One full pass: capture (pull), depot ZIPs (push), normalise (acts, then decision inputs), publish."""
+        """One pass: capture (pull), depot ZIPs (push), normalise (acts, then decision inputs), publish."""
         stages: list[StageOutcome] = []
         if inbox_first:
             stages.append(self.deliver_inbox())
