@@ -76,8 +76,11 @@ def test_switches_and_overrides_are_applied_by_the_next_regate_normalize(
     assert meta["documents"] == [] and set(meta["scdl"]) == {"DEL2024_012", "DEL2024_020"}
     assert set(meta["scdl"].values()) == {""} and set(meta["public"].values()) == {"metadonnees"}
 
+    export = layout.public_export_key("ab" * 32, "csv")  # an API export made before the takedown
+    curated_store.put_if_changed(export, b"DELIB_ID\r\nDEL2024_012\r\n")
     config(curated_store, open_data="non")  # takedown of the collectivité
     report = run_normalize(raw_store, curated_store, settings)
+    assert not curated_store.exists(export)  # stored exports are a cache: dropped when acts leave
     assert {w.id_d for w in report.withheld} == {"Xk3P9aQ", "Other01"}
     assert state(curated_store) == {"scdl": {}, "public": {}, "documents": []}
     assert curated_store.get_json(layout.dirty_partition_key(RENNES, 2024))["deleted"] is True

@@ -157,6 +157,7 @@ class Normalizer:
         self._code_tables: dict[str, TableLookup] = {}
         self._lock = threading.Lock()
         self._matched_overrides: set[int] = set()
+        self._unpublished = False  # an act may have left the public dataset in this run
         #: the operator files as loaded (status ``last_good`` / ``unreadable`` = refused: loud)
         self.operator_files: list[LoadedFile] = list(operator_files or [])
         self.blocked = _blocked_motif(self.operator_files)
@@ -368,6 +369,8 @@ class Normalizer:
             raw_version=version,
             raw_etag=etag,
         )
+        if pointer is not None and not record.decision.public:
+            self._unpublished = True
         problem = row_problem(record.row, self.min_year, self.max_year)
         if problem is not None:
             return self._reject(
@@ -450,6 +453,7 @@ class Normalizer:
         self, id_e: str, id_d: str, pointer: Pointer, reason: str, report: RunReport, outcome: DocumentOutcome
     ) -> None:
         """Cancelled or deleted: documents first, then the record; the pointer once partitions are rebuilt."""
+        self._unpublished = True
         deleted = delete_documents(self.curated, pointer.documents)
         if self.curated.delete(pointer.record_key):
             deleted.append(pointer.record_key)
@@ -601,10 +605,23 @@ class Normalizer:
         touched = set().union(*(o.touched for o in outcomes)) if outcomes else set()
         for partition in sorted(touched):
             self.rebuild(partition, report)
+        self.purge_exports(report)
         for outcome in outcomes:
             if outcome.commit:
                 outcome.commit()
         return {annee for _siren, annee in touched}
+
+    def purge_exports(self, report: RunReport) -> None:
+        """Acts left the public dataset: drop the stored API exports (a cache, rebuilt on demand), so a
+        withdrawn act does not stay in an export file until the lifecycle rule expires it."""
+        with self._lock:
+            if not self._unpublished:
+                return
+            self._unpublished = False
+        keys = list(self.curated.list_keys(layout.PUBLIC_EXPORTS_PREFIX))
+        for key in keys:
+            self.curated.client.delete_object(Bucket=self.curated.bucket, Key=key)
+        report.files([], keys)
 
     def run_pending(
         self,
@@ -750,6 +767,7 @@ class Normalizer:
         self._parallel(lambda p: self.rebuild(p, report), partitions, workers)
         for annee in sorted(years):
             self.rebuild_national(annee, report)
+        self.purge_exports(report)
         for outcome in outcomes:
             if outcome.commit:
                 outcome.commit()
