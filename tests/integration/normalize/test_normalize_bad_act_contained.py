@@ -88,6 +88,11 @@ def test_absurd_numbers_and_dates_are_quarantined_and_the_rest_is_served(
     seeder.put(
         "pull_deliberation.json", id_d="Ar2999", data={"numero_de_lacte": "A2999", "date_ar": "2999-01-01"}
     )
+    seeder.put(
+        "pull_deliberation.json", id_d="Surrog1", data={"numero_de_lacte": "S1", "objet": "Objet SURROGATE"}
+    )
+    detail = layout.document_detail_key("12", "Surrog1")  # a lone surrogate, valid JSON, not encodable UTF-8
+    raw_store.put_if_changed(detail, raw_store.get_bytes(detail).replace(b"SURROGATE", b"\\ud800"))
     report = run_normalize(raw_store, curated_store, settings, workers=2)
     reasons = {q.id_d: q.reason for q in report.quarantined}
     assert reasons == {
@@ -95,6 +100,7 @@ def test_absurd_numbers_and_dates_are_quarantined_and_the_rest_is_served(
         "VoteNeg": "valeur_hors_bornes",
         "Year999": "date_hors_bornes",
         "Ar2999": "date_hors_bornes",
+        "Surrog1": "json_invalide",  # pydantic reads JSON as strict UTF-8: contained before any record
     }
     assert "1099511627776" in next(q.message for q in report.quarantined if q.id_d == "Vote2p40")
     entry = curated_store.get_json(layout.quarantine_key("12", "Year999"))
@@ -148,3 +154,24 @@ def test_a_record_the_partition_build_rejects_is_quarantined_and_the_partition_r
     rerun = run_normalize(raw_store, curated_store, settings)
     assert ("Broken1", "BRK1") in {(p.id_d, p.numero) for p in rerun.published}
     assert served(api)[1] == {"G1", "N1", "BRK1"}
+
+
+def test_an_act_whose_record_cannot_be_built_is_quarantined_not_the_run(
+    seeder, raw_store, curated_store, settings, config, monkeypatch
+):
+    """Defence in depth: whatever a record build raises for one act is that act's quarantine."""
+    import regate.normalize.pipeline as pipeline
+
+    real = pipeline.build_record
+
+    def fragile(acte, *args, **kwargs):
+        if acte.numero == "BOOM":
+            raise UnicodeEncodeError("utf-8", "x", 0, 1, "surrogates not allowed")
+        return real(acte, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "build_record", fragile)
+    seeder.put("pull_deliberation.json", id_d="Good001", data={"numero_de_lacte": "G1"})
+    seeder.put("pull_deliberation.json", id_d="Boom001", data={"numero_de_lacte": "BOOM"})
+    report = run_normalize(raw_store, curated_store, settings)
+    assert [(q.id_d, q.reason) for q in report.quarantined] == [("Boom001", "record_invalide")]
+    assert scdl_ids(curated_store) == ["G1"]

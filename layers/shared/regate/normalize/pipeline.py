@@ -360,15 +360,21 @@ class Normalizer:
             blocked=self.blocked,
         )
         collectivite = self.directory.describe(acte.siren, acte.denomination)
-        record = build_record(
-            acte,
-            decision,
-            coll_nom=collectivite.nom,
-            coll_siret=collectivite.siret,
-            public_base_url=self.public_base_url,
-            raw_version=version,
-            raw_etag=etag,
-        )
+        try:
+            record = build_record(
+                acte,
+                decision,
+                coll_nom=collectivite.nom,
+                coll_siret=collectivite.siret,
+                public_base_url=self.public_base_url,
+                raw_version=version,
+                raw_etag=etag,
+            )
+        except Exception as exc:  # a pure function of the act: its failure is the act's, not the batch's
+            message = f"{type(exc).__name__}: {_short(exc)}"
+            return self._reject(
+                id_e, id_d, "record_invalide", message, version, etag, pointer, report, outcome
+            )
         if pointer is not None and not record.decision.public:
             self._unpublished = True
         problem = row_problem(record.row, self.min_year, self.max_year)
