@@ -44,7 +44,7 @@ FLUX_DEFINITION = FIXTURE.with_name("flux_deliberations_studio_megalis.json")
 
 def _normalise(docs, checks: bool = True):
     """What the pipeline does per act, minus S3: parse, decide (the flux's own code table), record, and the
-    fail-closed checks (bounds before the record, one-row Parquet after) unless ``checks`` is False."""
+    fail-closed checks (bounds before the record, schema row checks after) unless ``checks`` is False."""
     from regate.actes.model import acte_from_raw
     from regate.normalize.decision import code_table_from_flux_definition, decide
     from regate.normalize.parquet import row_problem
@@ -155,7 +155,7 @@ def main(argv: list[str]) -> None:
     print(f"per-act normalisation (parse + decide + record + one-row SCDL check): {acts_per_s:,.0f} acts/s")
     bare, checked = _checks_overhead(docs[:1000])
     print(
-        f"fail-closed checks (bounds + one-row Parquet): {(checked - bare) / 1000 * 1e6:,.0f} µs/act, "
+        f"fail-closed checks (bounds + schema row checks): {(checked - bare) / 1000 * 1e6:,.0f} µs/act, "
         f"{checked / bare:.2f}× the per-act work without them (same 1000 acts, alternated, medians of 5)"
     )
     print(f"partition build (CSV + validation + 2 Parquet), {len(records)} rows: {rows_per_s:,.0f} rows/s")

@@ -210,7 +210,11 @@ def _contained_build(
 def quarantine_record(
     store: ObjectStore, record: ActeRecord, reason: str, message: str, key: str
 ) -> QuarantineEntry:
-    """Take one act out of the curated zone for good: documents first (privacy), then record and pointer."""
+    """Take one act out of the curated zone: documents first (privacy), then record and pointer.
+
+    The entry names the raw version the record came from but no ETag, so the next run normalises the act
+    again from raw (a record written by an older version is then rebuilt by the current rules).
+    """
     from regate.normalize.documents import delete_documents, public_key
 
     entry = QuarantineEntry(
@@ -220,7 +224,6 @@ def quarantine_record(
         message=message,
         raw_key=layout.document_detail_key(record.id_e, record.id_d),
         raw_version=record.raw_version,
-        raw_etag=record.raw_etag,
     )
     put_quarantine(store, entry)
     delete_documents(store, [public_key(d) for d in record.documents])
