@@ -126,6 +126,17 @@ class Settings(BaseSettings):
     )
     recherche_entreprises_enabled: bool = True
     recherche_entreprises_timeout_seconds: float = Field(default=3.0, gt=0)
+    operator_file_max_versions: int = Field(
+        default=50,
+        ge=1,
+        description="Older S3 versions examined to find the last good config/*.csv (or flux definition)",
+    )
+    normalize_min_year: int = Field(
+        default=1900, ge=1, le=9999, description="Acts dated before this year are quarantined"
+    )
+    normalize_max_year: int = Field(
+        default=2100, ge=1, le=9999, description="Acts dated after this year are quarantined"
+    )
 
     # --- data.gouv.fr / udata -------------------------------------------------------------
     datagouv_url: str = Field(default="https://demo.data.gouv.fr", description="Root of the udata portal")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -74,11 +75,46 @@ def test_from_store_without_a_file_gives_defaults(settings, curated_store) -> No
     assert list(curated_store.list_keys(layout.SIRET_CACHE_PREFIX)) == []
 
 
-def test_from_store_reports_a_malformed_file_and_keeps_going(settings, curated_store) -> None:
+def test_from_store_reads_a_windows_1252_file(settings, curated_store) -> None:
     curated_store.put_if_changed(layout.CONFIG_COLLECTIVITES_KEY, (FIXTURES / "latin1.csv").read_bytes())
     directory, problems = CollectiviteDirectory.from_store(curated_store, settings)
-    assert [p.code for p in problems] == ["not_utf8"]
+    assert [p.code for p in problems] == ["cp1252"]
     assert directory.describe("243500139").nom == "Rennes Métropole"
+    assert directory.config_file.status == "current"
+
+
+@pytest.mark.parametrize("damaged", ["nul_bytes.csv", "unclosed_quote.csv", "quote_swallows_rows.csv"])
+def test_from_store_keeps_the_last_good_version_of_a_damaged_file(settings, curated_store, damaged) -> None:
+    """v1 says Métropole open_data=non; v2 is damaged: v1 stays in force (never the defaults)."""
+    key = layout.CONFIG_COLLECTIVITES_KEY
+    curated_store.put_if_changed(key, (FIXTURES / "valid.csv").read_bytes())
+    curated_store.put_if_changed(key, b"siren,open_data\n243500139,non\n")
+    good_version = curated_store.head(key)["VersionId"]
+    curated_store.put_if_changed(key, (FIXTURES / damaged).read_bytes())
+    directory, problems = CollectiviteDirectory.from_store(curated_store, settings)
+    assert directory.config_file.status == "last_good" and directory.config_file.version_id == good_version
+    assert directory.config_file.refused and "last good" in directory.config_file.summary()
+    assert any(p.severity == "error" for p in problems)
+    assert directory.config("243500139").open_data is False
+    assert directory.config("213502388").open_data is None  # v2, not v1: the newest good version
+
+
+def test_from_store_with_no_readable_version_says_unreadable(settings, curated_store) -> None:
+    curated_store.put_if_changed(layout.CONFIG_COLLECTIVITES_KEY, (FIXTURES / "nul_bytes.csv").read_bytes())
+    directory, _ = CollectiviteDirectory.from_store(curated_store, settings)
+    assert directory.config_file.status == "unreadable"
+
+
+def test_from_store_a_deleted_file_before_the_damage_means_no_file(settings, curated_store) -> None:
+    key = layout.CONFIG_COLLECTIVITES_KEY
+    curated_store.put_if_changed(key, b"siren,open_data\n243500139,non\n")
+    time.sleep(1.1)  # S3 dates versions to the second: keep the order unambiguous
+    curated_store.delete(key)
+    time.sleep(1.1)
+    curated_store.put_if_changed(key, (FIXTURES / "nul_bytes.csv").read_bytes())
+    directory, _ = CollectiviteDirectory.from_store(curated_store, settings)
+    assert (directory.config_file.status, directory.config_file.version_id) == ("last_good", "delete-marker")
+    assert directory.config("243500139").open_data is None
 
 
 def test_from_store_uses_the_api_when_enabled_and_caches(settings, curated_store) -> None:

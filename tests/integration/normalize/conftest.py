@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,22 @@ class RawSeeder:
         last_action: str | None = None,
         files: dict[str, bytes] | None = None,
         with_files: bool = True,
+        flux_definition: bool = True,
+        flux: str | None = None,
     ) -> dict[str, Any]:
+        """``flux_definition``: a pulled act's flux definition is in raw, as capture stores it (unless one is
+        already there); a pushed act (depot ZIP) never brings one."""
         from regate.storage import layout
 
         doc = copy.deepcopy(load_fixture(template))
         cap = doc["capture"]
+        cap["flux"] = flux or cap["flux"]
+        if flux_definition and cap["source"] == "pull":
+            key = layout.flux_definition_key(cap["flux"])
+            if not self.raw.exists(key):
+                self.raw.put_if_changed(
+                    key, (NORMALIZE_FIXTURES / "flux_deliberations_studio_megalis.json").read_bytes()
+                )
         id_e = id_e or cap["id_e"]
         id_d = id_d or cap["id_d"]
         cap["id_e"], cap["id_d"] = id_e, id_d
@@ -103,3 +115,26 @@ def validata_errors(data: bytes, tmp_path: Path) -> list[dict[str, Any]]:
     result = validate(str(path), schema).to_dict()
     bad_warnings = [w for w in result.get("warnings", []) if "manquante" in str(w) or "sordonn" in str(w)]
     return list(result["errors"]) + bad_warnings
+
+
+def s3_event(store, key: str, deleted: bool = False) -> dict[str, Any]:
+    """The EventBridge S3 event of the current version of ``key`` (as the rules deliver it)."""
+    from regate.runtime.events import ObjectChange, eventbridge_s3_event
+
+    head = None if deleted else store.head(key)
+    change = ObjectChange(
+        store.bucket,
+        key,
+        "Object Deleted" if deleted else "Object Created",
+        head.get("VersionId") if head else None,
+        head.get("ETag") if head else None,
+        int(head.get("ContentLength", 0)) if head else 0,
+        head["LastModified"] if head else datetime.now(UTC),
+    )
+    return eventbridge_s3_event(change)
+
+
+def sqs_of(*events: dict[str, Any]) -> dict[str, Any]:
+    from regate.runtime.events import sqs_batch
+
+    return sqs_batch(list(events), queue="regate-normalize")

@@ -54,11 +54,40 @@ def test_bom_crlf_semicolon_and_letter_case_are_accepted_with_a_warning() -> Non
     assert configs["243500139"].annexes is False
 
 
-def test_non_utf8_file_is_reported_and_ignored_whole() -> None:
+def test_non_utf8_file_is_read_as_windows_1252_with_a_warning() -> None:
     configs, problems = parse_fixture("latin1.csv")
+    assert codes(problems) == ["cp1252"]
+    assert problems[0].line == 3 and problems[0].severity == "warning"
+    assert configs["243500139"].nom == "Rennes Métropole"
+
+
+def test_excel_cp1252_file_with_the_spellings_people_type() -> None:
+    """SIREN;Open data headers, OUI/Non./false/NON/N/yes/True/o, Windows-1252 and CRLF: all understood."""
+    configs, problems = parse_fixture("excel_cp1252.csv")
+    assert sorted(codes(problems)) == ["cp1252", "semicolon_separator"]
+    rennes, metro, bruz = configs["213502388"], configs["243500139"], configs["213500473"]
+    assert (rennes.open_data, rennes.documents, rennes.annexes) == (True, False, False)
+    assert (metro.open_data, metro.documents, metro.annexes) == (False, None, False)
+    assert (bruz.open_data, bruz.documents, bruz.annexes) == (True, True, True)
+    assert metro.nom == "Rennes Métropole – « test »"
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("nul_bytes.csv", "nul_byte"),
+        ("unclosed_quote.csv", "csv_syntax"),
+        ("quote_swallows_rows.csv", "cellule_multiligne"),
+        ("shifted_row.csv", "too_many_fields"),
+        ("short_row.csv", "too_few_fields"),
+        ("bad_values.csv", "invalid_boolean"),
+    ],
+)
+def test_damage_that_could_lose_a_switch_refuses_the_whole_file(name: str, code: str) -> None:
+    """Never "this line skipped": a lost ``open_data = non`` would publish (the last good is kept)."""
+    configs, problems = parse_fixture(name)
     assert configs == {}
-    assert codes(problems) == ["not_utf8"]
-    assert problems[0].line == 3
+    assert code in [p.code for p in problems if p.severity == "error"]
 
 
 def test_missing_siren_column_is_a_problem_and_gives_no_rows() -> None:
@@ -76,41 +105,29 @@ def test_optional_columns_may_be_absent() -> None:
     assert {p.severity for p in problems} == {"warning"}
 
 
-def test_bad_values_are_reported_cell_by_cell_and_good_values_kept() -> None:
+def test_bad_values_are_all_reported_with_their_line_and_refuse_the_file() -> None:
     configs, problems = parse_fixture("bad_values.csv")
-    found = {(p.line, p.column, p.code) for p in problems}
-    assert (1, "commentaire", "unknown_column") in found
-    assert (3, "open_data", "invalid_boolean") in found  # "yes"
-    assert (3, "annexes", "invalid_boolean") in found  # "1"
-    assert (4, "siren", "invalid_siren") in found  # bad check digit
-    assert (5, "siren", "invalid_siren") in found  # 8 digits
-    assert (6, "siret", "invalid_siret") in found  # SIRET of another SIREN
-    assert (7, "siret", "invalid_siret") in found  # bad check digit
-    assert (8, "siren", "duplicate_siren") in found
-    assert (9, "siren", "missing_siren") in found
-    assert (10, None, "too_many_fields") in found  # unquoted comma in the name
-    assert (11, None, "too_few_fields") in found
-
-    # bad cells fall back to the default, the rest of the row is kept
-    rennes = configs["213502388"]
-    assert rennes.nom == "Ville de Rennes"  # the first row wins over the duplicate
-    assert (rennes.open_data, rennes.documents, rennes.annexes) == (None, True, None)
-    assert configs["243500139"].siret is None
-    assert configs["243500139"].documents is False
-    assert configs["200053668"].siret is None
-    assert configs["200053668"].open_data is False
-    # a shifted row is not guessed at
-    assert "233500016" not in configs
-    # a short row keeps what it has
-    assert configs["223500018"].nom == "Département d'Ille-et-Vilaine"
-    assert configs["223500018"].open_data is None
-    assert sorted(configs) == ["200053668", "213502388", "223500018", "243500139"]
+    found = {(p.line, p.column, p.code, p.severity) for p in problems}
+    assert (1, "commentaire", "unknown_column", "warning") in found
+    assert (3, "annexes", "invalid_boolean", "error") in found  # "1" ("yes" is accepted)
+    assert (4, "siren", "invalid_siren", "error") in found  # bad check digit
+    assert (5, "siren", "invalid_siren", "error") in found  # 8 digits
+    assert (6, "siret", "invalid_siret", "warning") in found  # SIRET of another SIREN: cell ignored
+    assert (7, "siret", "invalid_siret", "warning") in found  # bad check digit: cell ignored
+    assert (8, "siren", "duplicate_siren", "error") in found
+    assert (9, "siren", "missing_siren", "error") in found
+    assert (10, None, "too_many_fields", "error") in found  # unquoted comma in the name
+    assert (11, None, "too_few_fields", "error") in found
+    assert configs == {}
+    assert [p.line or 0 for p in problems] == sorted(p.line or 0 for p in problems)
 
 
-def test_unclosed_quote_is_reported() -> None:
-    configs, problems = parse_fixture("unclosed_quote.csv")
-    assert "csv_syntax" in codes(problems)
-    assert "243500139" not in configs or configs["243500139"].nom == "Rennes Métropole"
+def test_a_wrong_siret_or_long_name_is_only_a_warning() -> None:
+    """Neither can publish anything: the cell is ignored, the file is kept."""
+    data = ("siren,siret,nom,open_data\n213502388,21350238800018," + "x" * 300 + ",non\n").encode()
+    configs, problems = parse_collectivites_csv(data)
+    assert {p.code for p in problems if p.severity == "warning"} >= {"invalid_siret", "invalid_nom"}
+    assert configs["213502388"].open_data is False and configs["213502388"].siret is None
 
 
 @pytest.mark.parametrize(
@@ -118,6 +135,7 @@ def test_unclosed_quote_is_reported() -> None:
     [("empty.csv", "empty"), ("nul_bytes.csv", "nul_byte"), ("duplicate_column.csv", "duplicate_column")],
 )
 def test_degenerate_files(name: str, code: str) -> None:
+    """An empty upload is refused too (a truncated upload must not erase the takedowns)."""
     configs, problems = parse_fixture(name)
     assert configs == {}
     assert code in codes(problems)

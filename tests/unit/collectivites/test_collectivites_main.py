@@ -22,6 +22,7 @@ def test_check_reports_errors_with_line_and_column(capsys: pytest.CaptureFixture
     out = capsys.readouterr().out
     assert "line 4, column siren: [invalid_siren]" in out
     assert "line 1, column commentaire: [unknown_column]" in out
+    assert "REFUSED" in out and "last good version" in out
 
 
 def test_check_warnings_only_exit_zero(capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from regate.actes.model import acte_from_raw
 from regate.capture.envelope import RawDocument
-from regate.normalize.decision import PublicationDecision, decide
+from regate.normalize.decision import PublicationDecision, decide, megalis_code_table
 from regate.normalize.parquet import actes_table, parquet_bytes
 from regate.normalize.partitions import (
     TooMuchContention,
@@ -85,7 +85,7 @@ def record_for(id_d: str, numero: str, nature: str = "1", value: str = "3", **da
         numero=numero,
         nature=acte.nature,
         publication_open_data=acte.publication_open_data,
-        code_table=None,
+        code_table=megalis_code_table(),
     )
     return build_record(
         acte,
@@ -220,3 +220,53 @@ def test_normalize_stale_outputs_are_rebuilt_when_manifest_moved():
             return {"y": 1}, write
 
         serialised(store, "m", never, max_attempts=3)
+
+
+def test_normalize_partition_outputs_are_all_or_nothing_and_a_bad_record_is_quarantined():
+    """A record the Parquet writer refuses (old normaliser, 2^40 votes) leaves; the others are built."""
+    store = MemoryStore()
+    good = [record_for(f"A{i}", f"D{i}") for i in range(2)]
+    bad = record_for("Bad", "DBAD")
+    bad.row["vote_pour"] = 2**40
+    for record in [*good, bad]:
+        put_record(store, record)
+    for document in bad.documents:
+        store.objects[layout.public_document_key(document.document_id, document.nom)] = b"%PDF"
+    store.objects[layout.record_pointer_key("12", "Bad")] = b"{}"
+    result = rebuild_partition(store, "213502388", 2024)
+    assert [(q.id_d, q.reason) for q in result.quarantined] == [("Bad", "partition_invalide")]
+    assert "1099511627776" in result.quarantined[0].message
+    assert (result.acts, result.scdl_rows) == (2, 2)
+    assert bad.key not in store.objects and layout.record_pointer_key("12", "Bad") not in store.objects
+    assert not any(k.startswith(layout.PUBLIC_DOCUMENTS_PREFIX) for k in store.objects)
+    assert json.loads(store.objects[layout.quarantine_key("12", "Bad")])["raw_version"] == "v1"
+    csv_text = store.objects[layout.scdl_deliberations_key("213502388", 2024)].decode()
+    assert "DBAD" not in csv_text and "D0" in csv_text and "D1" in csv_text
+    manifest = json.loads(store.objects[partition_manifest_key("213502388", 2024)])
+    assert bad.key not in manifest["state"]["records"]
+
+
+def test_normalize_a_failing_build_writes_nothing():
+    """When no single act is to blame the build raises before any output is written (the queue retries)."""
+    store = MemoryStore()
+    put_record(store, record_for("A1", "D1"))
+    rebuild_partition(store, "213502388", 2024)
+    before = dict(store.objects)
+    put_record(store, record_for("A2", "D2"))
+    import regate.normalize.partitions as partitions
+
+    original = partitions.build_outputs
+
+    def flaky(records):
+        if len(records) > 1:
+            raise RuntimeError("disk full")
+        return original(records)
+
+    partitions.build_outputs = flaky
+    try:
+        with pytest.raises(RuntimeError):
+            rebuild_partition(store, "213502388", 2024)
+    finally:
+        partitions.build_outputs = original
+    after = {k: v for k, v in store.objects.items() if not k.startswith(("records/", "_state/partitions/"))}
+    assert after == {k: v for k, v in before.items() if not k.startswith(("records/", "_state/partitions/"))}

@@ -17,11 +17,18 @@ withdrawn). Then every touched (siren, year) partition is rebuilt: `scdl/deliber
 the national `scdl/deliberations/all/{annee}.csv`, Parquet `actes/` and `public/actes/`, and
 `public/documents/`; a partition whose CSV changed gets a marker under `_state/dirty/` for `regate publish`.
 
-The report (rows written, acts withheld or pending with their decision, quarantined acts with reasons,
-warnings) is saved at `_state/runs/normalize/latest.json` in the curated bucket and, with `--report`, to a
-local file. Operator inputs: `config/collectivites.csv` and `config/overrides.csv` in the curated bucket.
+Pending also covers acts whose decision inputs changed: a row of `config/collectivites.csv`, a line of
+`config/overrides.csv` or a flux definition (`pastell-flux/{flux}.json`) — a takedown is applied by the next
+run, and the next `regate publish` follows the dirty markers.
 
-Example: `regate normalize --report run.json`. Exit code 1 when an act was quarantined.
+The report (rows written, acts withheld or pending with their decision, quarantined acts with reasons,
+warnings, errors) is saved at `_state/runs/normalize/latest.json` in the curated bucket and, with
+`--report`, to a local file. Operator inputs: `config/collectivites.csv` and `config/overrides.csv` in the
+curated bucket. An operator file that cannot be read (bad encoding, NUL bytes, unbalanced quote, wrong cell
+count, bad value) is never half-applied: its last good S3 version is used and the run reports an error.
+
+Example: `regate normalize --report run.json`. Exit code 1 when an act was quarantined or an input file
+was refused.
 """
 
 REBUILD_HELP = """
@@ -68,13 +75,15 @@ def _run(mode: str, report_path: Path | None, workers: int) -> None:
         f"{report.rows_written} SCDL rows written in {sum(p.csv_changed for p in report.partitions)} files; "
         f"{len(report.withheld)} withheld, {len(report.pending)} pending, "
         f"{len(report.quarantined)} quarantined, "
-        f"{len(report.withdrawn)} withdrawn, {len(report.warnings)} warnings."
+        f"{len(report.withdrawn)} withdrawn, {len(report.warnings)} warnings, {len(report.errors)} errors."
     )
     for item in report.quarantined:
         console.print(f"[red]quarantine[/red] {item.id_e}/{item.id_d}: {item.reason} — {item.message}")
     for item in report.pending:
         console.print(f"[yellow]pending[/yellow] {item.id_e}/{item.id_d} ({item.numero}): {item.reason}")
-    if report.quarantined:
+    for error in report.errors:
+        console.print(f"[bold red]ERROR[/bold red] {error.code}: {error.message}", highlight=False)
+    if report.quarantined or report.errors:
         raise typer.Exit(1)
 
 

@@ -39,8 +39,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{problem.severity.upper():7} {where}{column}: [{problem.code}] {problem.message}")
         errors = sum(1 for p in problems if p.severity == "error")
         warnings = len(problems) - errors
-        print(f"{len(configs)} collectivité(s) configured, {errors} error(s), {warnings} warning(s)")
-        return 1 if errors else 0
+        if errors:
+            print(
+                f"REFUSED: {errors} error(s), {warnings} warning(s) — uploaded as is, this file would be "
+                "ignored whole and its last good version kept"
+            )
+            return 1
+        print(f"{len(configs)} collectivité(s) configured, 0 error(s), {warnings} warning(s)")
+        return 0
 
     reference = ReferenceData.load_default()
     status = 0

@@ -1,27 +1,28 @@
 """Parser of the operator file ``config/collectivites.csv`` (curated bucket).
 
-Operators edit it by hand (often in a spreadsheet), so the parser is forgiving where the intent is clear
-(BOM, ``;`` separator, letter case, spaces in numbers) and strict where a guess could publish the wrong thing
-(bad booleans, invalid SIREN/SIRET, duplicates): those are reported and the value falls back to the default.
-It never raises: a broken file must not stop the chain.
+Operators edit it by hand (often in a spreadsheet). It carries takedowns (``open_data = non``), so it is
+read strictly (:mod:`regate.operator_files`): forgiving on spelling where the intent is clear (BOM,
+Windows-1252, ``;`` separator, header and value case, ``Non.``, ``false``, spaces in numbers) and refusing
+the **whole file** on anything that could lose or shift a switch (bad booleans, bad or duplicate SIRENs, NUL
+bytes, unbalanced quotes, wrong cell counts). A refused file is never half-applied: the directory keeps the
+last good S3 version. It never raises.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
 from regate.collectivites.models import CollectiviteConfig, ConfigProblem
+from regate.operator_files import has_errors, parse_yes_no, read_operator_csv
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("siren",)
 KNOWN_COLUMNS: tuple[str, ...] = ("siren", "siret", "nom", "open_data", "documents", "annexes")
 BOOLEAN_COLUMNS: tuple[str, ...] = ("open_data", "documents", "annexes")
-TRUE_VALUES = frozenset({"oui"})
-FALSE_VALUES = frozenset({"non"})
 MAX_NOM_LENGTH = 255
 
 
@@ -41,152 +42,95 @@ def normalize_siret(value: str, siren: str | None = None) -> str | None:
     return compact
 
 
-def parse_boolean(value: str) -> bool | None:
-    """``oui``/``non`` (any case) → bool; ``ValueError`` for anything else (empty cells never get here)."""
-    lowered = value.strip().lower()
-    if lowered in TRUE_VALUES:
-        return True
-    if lowered in FALSE_VALUES:
-        return False
-    raise ValueError(value)
+def parse_boolean(value: str) -> bool:
+    """oui/non, o/n, yes/no, true/false (any case, trailing dot) → bool; ``ValueError`` for anything else."""
+    return parse_yes_no(value)
 
 
-def parse_collectivites_csv(data: bytes) -> tuple[dict[str, CollectiviteConfig], list[ConfigProblem]]:
-    """``config/collectivites.csv`` bytes → (SIREN → config, problems). Never raises."""
+def parse_collectivites_csv(
+    data: bytes | None,
+) -> tuple[dict[str, CollectiviteConfig], list[ConfigProblem]]:
+    """``config/collectivites.csv`` bytes → (SIREN → config, problems). Never raises.
+
+    ``None`` (no file) → no configuration, no problem. When a problem has severity ``error`` the file is
+    refused whole and the mapping is empty: callers must not apply part of it (see
+    :meth:`regate.collectivites.CollectiviteDirectory.from_store`, which then keeps the last good version).
+    """
+    if data is None:
+        return {}, []
     problems: list[ConfigProblem] = []
     try:
         configs = _parse(data, problems)
-    except Exception as exc:
+    except Exception as exc:  # a bug must not publish: refuse the file
         problems.append(
-            ConfigProblem(
-                line=None, column=None, code="unexpected_error", message=f"{type(exc).__name__}: {exc}"
-            )
+            ConfigProblem(line=None, code="unexpected_error", message=f"{type(exc).__name__}: {exc}")
         )
-        configs = {}
+    problems.sort(key=lambda p: p.line or 0)
+    if has_errors(problems):
+        return {}, problems
     return configs, problems
 
 
 def _parse(data: bytes, problems: list[ConfigProblem]) -> dict[str, CollectiviteConfig]:
-    def problem(
-        code: str, message: str, line: int | None = None, column: str | None = None, warn: bool = False
-    ) -> None:
+    table = read_operator_csv(data, KNOWN_COLUMNS)
+    problems.extend(table.problems)
+    if table.header is None:
+        return {}
+    header = table.header
+    if "siren" not in header:
+        problems.append(
+            ConfigProblem(
+                line=1, column="siren", code="missing_column", message="required column 'siren' is missing"
+            )
+        )
+        return {}
+    for name in KNOWN_COLUMNS:
+        if name not in header:
+            problems.append(
+                ConfigProblem(
+                    line=1,
+                    column=name,
+                    code="missing_column",
+                    message=f"column {name!r} absent: default everywhere",
+                    severity="warning",
+                )
+            )
+    configs: dict[str, CollectiviteConfig] = {}
+    first_line: dict[str, int] = {}
+    for row in table.rows:
+        config = _row(row.cells, row.line, problems)
+        if config is None:
+            continue
+        if config.siren in configs:
+            problems.append(
+                ConfigProblem(
+                    line=row.line,
+                    column="siren",
+                    code="duplicate_siren",
+                    message=f"SIREN {config.siren} already set on line {first_line[config.siren]}",
+                )
+            )
+            continue
+        configs[config.siren] = config
+        first_line[config.siren] = row.line
+    return configs
+
+
+def _row(values: dict[str, str], line: int, problems: list[ConfigProblem]) -> CollectiviteConfig | None:
+    def problem(code: str, message: str, column: str | None, warn: bool = False) -> None:
         problems.append(
             ConfigProblem(
                 line=line, column=column, code=code, message=message, severity="warning" if warn else "error"
             )
         )
 
-    if not isinstance(data, bytes | bytearray):
-        problem("not_bytes", f"expected bytes, got {type(data).__name__}")
-        return {}
-    try:
-        text = bytes(data).decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = bytes(data)[: exc.start].count(b"\n") + 1
-        problem(
-            "not_utf8",
-            f"the file is not UTF-8 (byte {exc.start}, line {line}); save it as 'CSV UTF-8'. Ignored whole.",
-            line=line,
-        )
-        return {}
-    if "\x00" in text:
-        problem("nul_byte", "the file contains NUL bytes (binary file?); ignored whole")
-        return {}
-    if not text.strip():
-        problem("empty", "the file is empty: every collectivité gets the defaults", warn=True)
-        return {}
-
-    header_line = text.lstrip("\r\n").splitlines()[0]
-    delimiter = ","
-    if ";" in header_line and "," not in header_line:
-        delimiter = ";"
-        problem("semicolon_separator", "';' used as separator instead of ','; accepted", line=1, warn=True)
-
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    rows: Iterable[list[str]] = reader
-    header: list[str] | None = None
-    configs: dict[str, CollectiviteConfig] = {}
-    first_line: dict[str, int] = {}
-    try:
-        for cells in rows:
-            line = reader.line_num
-            if header is None:
-                if not any(cell.strip() for cell in cells):
-                    continue
-                header = [cell.strip().lower() for cell in cells]
-                seen: set[str] = set()
-                if "" in header:
-                    problem("empty_column_name", "column(s) without a name ignored", line, None, True)
-                for name in header:
-                    if not name:
-                        continue  # trailing separators from spreadsheets
-                    if name in seen:
-                        problem(
-                            "duplicate_column", f"column {name!r} appears twice; file ignored", line, name
-                        )
-                        return {}
-                    seen.add(name)
-                    if name not in KNOWN_COLUMNS:
-                        problem("unknown_column", f"unknown column {name!r} ignored", line, name, True)
-                if "siren" not in header:
-                    problem(
-                        "missing_column", "required column 'siren' is missing; file ignored", line, "siren"
-                    )
-                    return {}
-                for name in KNOWN_COLUMNS:
-                    if name not in header:
-                        problem(
-                            "missing_column", f"column {name!r} absent: default everywhere", line, name, True
-                        )
-                continue
-            if not any(cell.strip() for cell in cells):
-                continue  # blank line
-            if len(cells) > len(header):
-                # Usually an unquoted separator inside a name: every later cell is shifted, so guessing
-                # would apply the wrong switches. The whole row is left out.
-                problem(
-                    "too_many_fields",
-                    f"{len(cells)} fields for {len(header)} columns (a '{delimiter}' inside a name must be "
-                    "quoted); row ignored",
-                    line,
-                )
-                continue
-            if len(cells) < len(header):
-                problem(
-                    "too_few_fields",
-                    f"{len(cells)} fields for {len(header)} columns; missing = default",
-                    line,
-                )
-            values = dict(zip(header, [*cells, *[""] * (len(header) - len(cells))], strict=False))
-            config = _row(values, line, problem)
-            if config is None:
-                continue
-            if config.siren in configs:
-                problem(
-                    "duplicate_siren",
-                    f"SIREN {config.siren} already set on line {first_line[config.siren]}; row ignored",
-                    line,
-                    "siren",
-                )
-                continue
-            configs[config.siren] = config
-            first_line[config.siren] = line
-    except csv.Error as exc:
-        problem("csv_syntax", f"CSV syntax error: {exc}; rows from here on are ignored", reader.line_num)
-    if header is None:
-        problem("empty", "the file has no header line", warn=True)
-    return configs
-
-
-def _row(values: dict[str, str], line: int, problem: Callable[..., None]) -> CollectiviteConfig | None:
     raw_siren = values.get("siren", "").strip()
     if not raw_siren:
-        problem("missing_siren", "row without SIREN ignored", line, "siren")
+        problem("missing_siren", "row without SIREN (its switches would apply to nobody)", "siren")
         return None
     siren = normalize_siren(raw_siren)
     if siren is None:
-        message = f"invalid SIREN {raw_siren!r} (9 digits with a valid check digit); row ignored"
-        problem("invalid_siren", message, line, "siren")
+        problem("invalid_siren", f"invalid SIREN {raw_siren!r} (9 digits with a valid check digit)", "siren")
         return None
 
     siret: str | None = None
@@ -198,13 +142,15 @@ def _row(values: dict[str, str], line: int, problem: Callable[..., None]) -> Col
                 "invalid_siret",
                 f"invalid SIRET {raw_siret!r} for SIREN {siren} (14 digits, valid check digit, starting "
                 "with the SIREN); cell ignored",
-                line,
                 "siret",
+                warn=True,
             )
 
     nom: str | None = " ".join(values.get("nom", "").split()) or None
     if nom is not None and len(nom) > MAX_NOM_LENGTH:
-        problem("invalid_nom", f"name longer than {MAX_NOM_LENGTH} characters; cell ignored", line, "nom")
+        problem(
+            "invalid_nom", f"name longer than {MAX_NOM_LENGTH} characters; cell ignored", "nom", warn=True
+        )
         nom = None
 
     flags: dict[str, bool | None] = {}
@@ -217,7 +163,9 @@ def _row(values: dict[str, str], line: int, problem: Callable[..., None]) -> Col
             flags[column] = parse_boolean(raw)
         except ValueError:
             problem(
-                "invalid_boolean", f"{column}={raw!r}: expected 'oui' or 'non'; default used", line, column
+                "invalid_boolean",
+                f"{column}={raw!r}: expected oui/non (o/n, yes/no, true/false)",
+                column,
             )
             flags[column] = None
     return CollectiviteConfig(siren=siren, siret=siret, nom=nom, **flags)

@@ -15,6 +15,7 @@ from regate.collectivites.models import Collectivite, CollectiviteConfig, Config
 from regate.collectivites.reference import ReferenceData
 from regate.collectivites.siret import SiretResolver, default_session
 from regate.http.retry import RetryingSession
+from regate.operator_files import LoadedFile, load_last_good
 from regate.storage import layout
 from regate.storage.store import ObjectStore
 
@@ -35,6 +36,8 @@ class CollectiviteDirectory:
         self._config = dict(config)
         self.resolver = resolver
         self._described: dict[tuple[str, str | None], Collectivite] = {}
+        #: which version of ``config/collectivites.csv`` is in use (``unreadable`` → decisions withheld)
+        self.config_file: LoadedFile = LoadedFile(key=layout.CONFIG_COLLECTIVITES_KEY, status="absent")
 
     @classmethod
     def from_store(
@@ -46,12 +49,20 @@ class CollectiviteDirectory:
         session: RetryingSession | None = None,
         clock: Clock | None = None,
     ) -> tuple[CollectiviteDirectory, list[ConfigProblem]]:
-        """Directory from ``config/collectivites.csv`` in the curated bucket (absent file = all defaults)."""
-        found = curated.get_with_etag(layout.CONFIG_COLLECTIVITES_KEY)
-        config: dict[str, CollectiviteConfig] = {}
-        problems: list[ConfigProblem] = []
-        if found is not None:
-            config, problems = parse_collectivites_csv(found[0])
+        """Directory from ``config/collectivites.csv`` in the curated bucket (absent file = all defaults).
+
+        A refused current version (any ``error`` problem) is never half-applied: the newest older S3 version
+        that parses is used instead, and :attr:`config_file` says so (``last_good``, or ``unreadable`` when
+        none parses — the normaliser then withholds every act). ``problems`` are the current version's.
+        """
+        loaded = load_last_good(
+            curated,
+            layout.CONFIG_COLLECTIVITES_KEY,
+            parse_collectivites_csv,
+            max_versions=getattr(settings, "operator_file_max_versions", 50),
+        )
+        config: dict[str, CollectiviteConfig] = loaded.value
+        problems: list[ConfigProblem] = list(loaded.file.problems)
         resolver = SiretResolver(
             store=curated,
             session=session or default_session(settings.recherche_entreprises_timeout_seconds, clock),
@@ -60,7 +71,9 @@ class CollectiviteDirectory:
             clock=clock,
             timeout=settings.recherche_entreprises_timeout_seconds,
         )
-        return cls(reference or ReferenceData.load_default(), config, resolver), problems
+        directory = cls(reference or ReferenceData.load_default(), config, resolver)
+        directory.config_file = loaded.file
+        return directory, problems
 
     def config(self, siren: str) -> CollectiviteConfig:
         """The operator's values for ``siren``; every field ``None`` (= default) when it has no row."""

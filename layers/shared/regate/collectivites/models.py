@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from regate.operator_files import FileProblem
+
 Kind = Literal["commune", "epci", "departement", "region", "autre"]
 
 
@@ -43,13 +45,5 @@ class CollectiviteConfig(BaseModel):
     annexes: bool | None = None
 
 
-class ConfigProblem(BaseModel):
-    """A problem found in an operator file: reported to operators, never raised."""
-
-    model_config = ConfigDict(frozen=True)
-
-    line: int | None
-    column: str | None
-    code: str
-    message: str
-    severity: Literal["error", "warning"] = "error"
+#: A problem found in an operator file (``error`` refuses the whole file; see :mod:`regate.operator_files`).
+ConfigProblem = FileProblem

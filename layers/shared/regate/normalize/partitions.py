@@ -24,8 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
+
 from regate.normalize.decision import PUBLIC_DECISIONS
 from regate.normalize.parquet import actes_table, parquet_bytes
+from regate.normalize.quarantine import QuarantineEntry, put_quarantine
 from regate.normalize.records import ActeRecord
 from regate.storage import layout
 from regate.storage.store import ObjectStore, PreconditionFailed, dumps_canonical, sha256_hex
@@ -114,6 +117,7 @@ class PartitionResult:
     deleted: list[str] = field(default_factory=list)
     attempts: int = 1
     duplicates: list[str] = field(default_factory=list)
+    quarantined: list[QuarantineEntry] = field(default_factory=list)
 
 
 def unique_acts(records: list[ActeRecord]) -> tuple[list[ActeRecord], list[ActeRecord]]:
@@ -144,63 +148,187 @@ def _put_or_delete(
     return False
 
 
+@dataclass
+class PartitionOutputs:
+    """Every output of a partition, built in memory (nothing is written until all of them succeeded)."""
+
+    csv: bytes | None
+    actes: bytes | None
+    public: bytes | None
+    acts: int
+    public_acts: int
+    scdl_rows: int
+    duplicates: list[str]
+
+
+def build_outputs(records: list[ActeRecord]) -> PartitionOutputs:
+    """SCDL CSV + internal and public Parquet of these records (raises if any cannot be built)."""
+    from regate.scdl.deliberations import ScdlDeliberationRow, write_deliberations_csv
+
+    acts, duplicates = unique_acts(records)
+    public = [r for r in acts if r.decision.decision in PUBLIC_DECISIONS]
+    rows = [ScdlDeliberationRow.model_validate(r.scdl) for r in acts if r.scdl is not None]
+    return PartitionOutputs(
+        csv=write_deliberations_csv(rows) if rows else None,
+        actes=parquet_bytes(actes_table(acts, public=False)) if acts else None,
+        public=parquet_bytes(actes_table(public, public=True)) if public else None,
+        acts=len(acts),
+        public_acts=len(public),
+        scdl_rows=len(rows),
+        duplicates=[f"{r.id_e}/{r.id_d}" for r in duplicates],
+    )
+
+
+def _contained_build(
+    store: ObjectStore, records: list[ActeRecord], keys: dict[int, str]
+) -> tuple[PartitionOutputs, list[tuple[str, QuarantineEntry]]]:
+    """Build the outputs; when that fails, find the acts that fail alone, quarantine them, build without.
+
+    A record that fails on its own (a value the writer refuses, a row the SCDL writer rejects) must not
+    freeze its collectivité-year: it leaves the partition (record, pointer and public documents deleted,
+    quarantine entry written — the raw document stays), the others are served.
+    """
+    try:
+        return build_outputs(records), []
+    except Exception as first_error:
+        culprits: list[tuple[ActeRecord, str]] = []
+        for record in records:
+            try:
+                build_outputs([record])
+            except Exception as exc:  # the act's own problem
+                culprits.append((record, f"{type(exc).__name__}: {exc}"[:500]))
+        if not culprits:
+            raise first_error  # not one act's fault: the queue retries, then the DLQ alarms
+    bad = {id(r) for r, _ in culprits}
+    entries = [
+        (keys[id(r)], quarantine_record(store, r, "partition_invalide", message, keys[id(r)]))
+        for r, message in culprits
+    ]
+    return build_outputs([r for r in records if id(r) not in bad]), entries
+
+
+def quarantine_record(
+    store: ObjectStore, record: ActeRecord, reason: str, message: str, key: str
+) -> QuarantineEntry:
+    """Take one act out of the curated zone: documents first (privacy), then record and pointer.
+
+    The entry names the raw version the record came from but no ETag, so the next run normalises the act
+    again from raw (a record written by an older version is then rebuilt by the current rules).
+    """
+    from regate.normalize.documents import delete_documents, public_key
+
+    entry = QuarantineEntry(
+        id_e=record.id_e,
+        id_d=record.id_d,
+        reason=reason,
+        message=message,
+        raw_key=layout.document_detail_key(record.id_e, record.id_d),
+        raw_version=record.raw_version,
+    )
+    put_quarantine(store, entry)
+    delete_documents(store, [public_key(d) for d in record.documents])
+    store.delete(key)
+    store.delete(layout.record_pointer_key(record.id_e, record.id_d))
+    return entry
+
+
+def _quarantine_unreadable(store: ObjectStore, key: str, message: str) -> QuarantineEntry | None:
+    """A record file that no longer parses: quarantined under its ids (from the key), then removed."""
+    stem = key.rsplit("/", 1)[-1].removesuffix(".json")
+    id_e, _, id_d = stem.partition(".")
+    try:
+        layout.safe_segment(id_e), layout.safe_segment(id_d)
+    except ValueError:
+        store.delete(key)
+        return None
+    entry = QuarantineEntry(
+        id_e=id_e,
+        id_d=id_d,
+        reason="record_illisible",
+        message=message[:500],
+        raw_key=layout.document_detail_key(id_e, id_d),
+    )
+    put_quarantine(store, entry)
+    store.delete(key)
+    store.delete(layout.record_pointer_key(id_e, id_d))
+    return entry
+
+
 def rebuild_partition(
     store: ObjectStore, siren: str, annee: int, cache: RecordCache | None = None, max_attempts: int = 500
 ) -> PartitionResult:
-    """Rebuild the SCDL CSV and both Parquet files of one partition from all its records."""
-    from regate.scdl.deliberations import ScdlDeliberationRow, write_deliberations_csv
+    """Rebuild the SCDL CSV and both Parquet files of one partition from all its records.
 
+    All three outputs are built in memory first and written only when every one succeeded; an act that
+    makes the build fail is quarantined and the partition built without it (:func:`_contained_build`).
+    """
     cache = cache or RecordCache()
     prefix = layout.record_partition_prefix(siren, annee)
+    quarantined: list[QuarantineEntry] = []
 
     def build() -> tuple[dict[str, Any], Callable[[], PartitionResult]]:
         records: list[ActeRecord] = []
+        keys: dict[int, str] = {}
         state: dict[str, str] = {}
         for item in store.list_objects(prefix):
             key = item["Key"]
             if not key.endswith(".json") or "/" in key[len(prefix) :]:
                 continue
-            loaded = cache.load(store, prefix, key, item["ETag"])
+            try:
+                loaded = cache.load(store, prefix, key, item["ETag"])
+            except ValidationError as exc:
+                entry = _quarantine_unreadable(store, key, f"record illisible : {exc}")
+                if entry is not None:
+                    quarantined.append(entry)
+                continue
             if loaded is None:
                 continue
             state[key] = loaded[0]
             records.append(loaded[1])
+            keys[id(loaded[1])] = key
+        outputs, entries = _contained_build(store, records, keys)
+        for key, entry in entries:
+            quarantined.append(entry)
+            state.pop(key, None)
 
         def write() -> PartitionResult:
-            acts, duplicates = unique_acts(records)
-            result = PartitionResult(siren=siren, annee=annee, acts=len(acts))
-            result.duplicates = [f"{r.id_e}/{r.id_d}" for r in duplicates]
-            public = [r for r in acts if r.decision.decision in PUBLIC_DECISIONS]
-            result.public_acts = len(public)
-            rows = [ScdlDeliberationRow.model_validate(r.scdl) for r in acts if r.scdl is not None]
-            result.scdl_rows = len(rows)
-            csv_body = write_deliberations_csv(rows) if rows else None
+            result = PartitionResult(siren=siren, annee=annee, acts=outputs.acts)
+            result.duplicates = list(outputs.duplicates)
+            result.public_acts = outputs.public_acts
+            result.scdl_rows = outputs.scdl_rows
             csv_key = layout.scdl_deliberations_key(siren, annee)
-            result.csv_changed = _put_or_delete(store, csv_key, csv_body, "text/csv; charset=utf-8", result)
-            actes_body = parquet_bytes(actes_table(acts, public=False)) if acts else None
-            _put_or_delete(
-                store,
-                layout.actes_parquet_key(siren, annee),
-                actes_body,
-                "application/vnd.apache.parquet",
-                result,
+            # privacy first: the public files (which may lose rows) before the internal one
+            result.csv_changed = _put_or_delete(
+                store, csv_key, outputs.csv, "text/csv; charset=utf-8", result
             )
-            public_body = parquet_bytes(actes_table(public, public=True)) if public else None
             _put_or_delete(
                 store,
                 layout.actes_parquet_key(siren, annee, public=True),
-                public_body,
+                outputs.public,
+                "application/vnd.apache.parquet",
+                result,
+            )
+            _put_or_delete(
+                store,
+                layout.actes_parquet_key(siren, annee),
+                outputs.actes,
                 "application/vnd.apache.parquet",
                 result,
             )
             if result.csv_changed:
-                mark_dirty(store, siren, annee, csv_key, sha256_hex(csv_body) if csv_body else None, result)
+                sha = sha256_hex(outputs.csv) if outputs.csv else None
+                mark_dirty(store, siren, annee, csv_key, sha, result)
             return result
 
         return {"records": state}, write
 
     result, attempts = serialised(store, partition_manifest_key(siren, annee), build, max_attempts)
     result.attempts = attempts
+    seen: set[tuple[str, str]] = set()
+    for entry in quarantined:
+        if (entry.id_e, entry.id_d) not in seen:
+            seen.add((entry.id_e, entry.id_d))
+            result.quarantined.append(entry)
     return result
 
 

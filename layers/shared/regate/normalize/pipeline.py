@@ -7,28 +7,38 @@ deletions) and :meth:`Normalizer.rebuild_all` (``regate rebuild``: the whole cur
 Per document the order is chosen so a crash at any point is repaired by a replay: public copies of
 new documents, deletion of documents no longer public (privacy first), record, partition rebuild(s),
 and only then the pointer ``records/_by_document/…`` that marks the document as done.
+
+A record is stale when its raw version changed **or** when the inputs of its decision changed: the pointer
+keeps a digest of them (the collectivité's row of ``config/collectivites.csv``, the matching override, the
+flux's code table, the rules version, the public base URL), so a takedown in an operator file, or a flux
+definition captured late, is applied by the next ``regate normalize`` — and, in AWS, by the S3 event on
+the file (:meth:`Normalizer.refresh_sirens`, :meth:`Normalizer.refresh_flux`).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from regate.actes.model import ActeInvalide, acte_from_raw, withdrawal_reason
 from regate.capture.envelope import RawDocument
 from regate.clock import Clock, SystemClock, utc_iso
 from regate.normalize.decision import (
+    DECISION_RULES_VERSION,
     CodeTable,
     CollectiviteSwitches,
+    Override,
     Overrides,
     code_table_from_flux_definition,
     decide,
+    megalis_code_table,
     parse_overrides,
 )
 from regate.normalize.documents import (
@@ -38,6 +48,7 @@ from regate.normalize.documents import (
     public_key,
     publish_documents,
 )
+from regate.normalize.parquet import row_problem
 from regate.normalize.partitions import (
     PARTITION_STATE_PREFIX,
     SHARED_RECORD_CACHE,
@@ -46,8 +57,9 @@ from regate.normalize.partitions import (
     rebuild_partition,
 )
 from regate.normalize.quarantine import QuarantineEntry, clear_quarantine, put_quarantine
-from regate.normalize.records import ActeRecord, build_record
+from regate.normalize.records import ActeRecord, acte_bounds_problem, build_record
 from regate.normalize.reports import ActeItem, PartitionItem, RunReport, WarningItem
+from regate.operator_files import FileProblem, LoadedFile, load_last_good
 from regate.storage import layout
 from regate.storage.store import ObjectStore, dumps_canonical, sha256_hex
 
@@ -73,6 +85,41 @@ class Pointer(BaseModel):
     raw_etag: str | None = None
     record_sha256: str | None = None
     documents: list[str] = []
+    flux: str | None = None
+    numero: str | None = None
+    inputs_sha256: str | None = Field(default=None, description="Digest of the decision inputs (see module)")
+    awaiting_flux: bool = Field(default=False, description="Decided table_absente: marker under _state/")
+
+
+@dataclass(frozen=True)
+class TableLookup:
+    """The ``publication_open_data`` code table of a flux, as the decision sees it.
+
+    ``state``: ``flux`` (the definition's own options), ``sans_table`` (a definition without options: the
+    fallback table), ``absente`` (no readable definition: a non-empty code is ``table_absente``).
+    """
+
+    table: CodeTable | None
+    state: Literal["flux", "sans_table", "absente"]
+    digest: str
+    file: LoadedFile
+
+
+def parse_flux_definition(data: bytes | None) -> tuple[dict[str, Any] | None, list[FileProblem]]:
+    """Raw ``pastell-flux/{flux}.json`` → the definition (``None`` = no file), or an ``error`` problem."""
+    if data is None:
+        return None, []
+    try:
+        definition = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, [FileProblem(line=None, code="json_invalide", message=str(exc)[:200])]
+    if not isinstance(definition, dict):
+        return None, [
+            FileProblem(
+                line=None, code="definition_invalide", message="not a JSON object (field → properties)"
+            )
+        ]
+    return definition, []
 
 
 @dataclass
@@ -98,6 +145,10 @@ class Normalizer:
         overrides: Overrides | None = None,
         clock: Clock | None = None,
         max_attempts: int = 500,
+        min_year: int = 1900,
+        max_year: int = 2100,
+        max_versions: int = 50,
+        operator_files: list[LoadedFile] | None = None,
     ) -> None:
         self.raw = raw
         self.curated = curated
@@ -106,8 +157,16 @@ class Normalizer:
         self.overrides = overrides or Overrides()
         self.clock = clock or SystemClock()
         self.max_attempts = max_attempts
+        self.min_year, self.max_year = min_year, max_year
+        self.max_versions = max_versions
         self.cache = SHARED_RECORD_CACHE
-        self._code_tables: dict[str, CodeTable | None] = {}
+        self._code_tables: dict[str, TableLookup] = {}
+        self._lock = threading.Lock()
+        self._matched_overrides: set[int] = set()
+        self._unpublished = False  # an act may have left the public dataset in this run
+        #: the operator files as loaded (status ``last_good`` / ``unreadable`` = refused: loud)
+        self.operator_files: list[LoadedFile] = list(operator_files or [])
+        self.blocked = _blocked_motif(self.operator_files)
 
     # ------------------------------------------------------------------------- construction
     @classmethod
@@ -121,45 +180,110 @@ class Normalizer:
         clock: Clock | None = None,
         report: RunReport | None = None,
     ) -> Normalizer:
-        """Load the operator files (collectivités, overrides) from the curated bucket; problems → warnings."""
+        """Load the operator files (collectivités, overrides) from the curated bucket.
+
+        A refused file (unreadable current version) is replaced by its last good S3 version and reported as
+        an **error**; when no version is readable every decision is withheld (``a_statuer``).
+        """
+        max_versions = getattr(settings, "operator_file_max_versions", 50)
+        files: list[LoadedFile] = []
         if directory is None:
             from regate.collectivites import CollectiviteDirectory
 
-            directory, problems = CollectiviteDirectory.from_store(curated, settings, clock=clock)
-            for p in problems:
-                if report is not None:
-                    report.add(
-                        "warnings",
-                        WarningItem(
-                            code=f"config_collectivites:{p.code}", message=f"ligne {p.line}: {p.message}"
-                        ),
-                    )
-        found = curated.get_with_etag(layout.CONFIG_OVERRIDES_KEY)
-        overrides, problems = parse_overrides(found[0] if found else None)
-        for q in problems:
-            if report is not None:
-                report.add(
-                    "warnings",
-                    WarningItem(code=f"config_overrides:{q.code}", message=f"ligne {q.line}: {q.message}"),
-                )
+            directory, _problems = CollectiviteDirectory.from_store(curated, settings, clock=clock)
+        config_file = getattr(directory, "config_file", None)
+        if isinstance(config_file, LoadedFile):
+            files.append(config_file)
+        loaded = load_last_good(curated, layout.CONFIG_OVERRIDES_KEY, parse_overrides, max_versions)
+        files.append(loaded.file)
+        if report is not None:
+            for file in files:
+                report_operator_file(file, report)
         return cls(
             raw,
             curated,
             public_base_url=settings.public_base_url,
             directory=directory,
-            overrides=overrides,
+            overrides=loaded.value,
             clock=clock,
+            min_year=getattr(settings, "normalize_min_year", 1900),
+            max_year=getattr(settings, "normalize_max_year", 2100),
+            max_versions=max_versions,
+            operator_files=files,
         )
 
-    def code_table(self, flux: str) -> CodeTable | None:
-        """The flux's own ``publication_open_data`` table (``None`` → Mégalis fallback, said in decisions)."""
-        if flux not in self._code_tables:
-            try:
-                definition = self.raw.get_json(layout.flux_definition_key(flux))
-            except (ValueError, json.JSONDecodeError):
-                definition = None
-            self._code_tables[flux] = code_table_from_flux_definition(definition)
-        return self._code_tables[flux]
+    def refused_inputs(self) -> list[LoadedFile]:
+        """Operator files and flux definitions whose current version could not be used (exit code, alarm)."""
+        tables = [t.file for t in self._code_tables.values() if t.file.refused]
+        return [f for f in self.operator_files if f.refused] + tables
+
+    def code_table(self, flux: str, report: RunReport | None = None) -> TableLookup:
+        """The flux's own ``publication_open_data`` table, from the newest readable definition in raw."""
+        found = self._code_tables.get(flux)
+        if found is not None:
+            return found
+        try:
+            key = layout.flux_definition_key(flux)
+        except ValueError:
+            key = None
+        if key is None:
+            loaded_file = LoadedFile(key=f"{layout.FLUX_DEFINITION_PREFIX}?", status="absent")
+            definition = None
+        else:
+            loaded = load_last_good(self.raw, key, parse_flux_definition, self.max_versions)
+            definition, loaded_file = loaded.value, loaded.file
+        if definition is None:
+            table, state = None, "absente"
+        else:
+            table = code_table_from_flux_definition(definition)
+            state = "flux" if table is not None else "sans_table"
+            table = table or megalis_code_table()
+        digest = sha256_hex(dumps_canonical({"state": state, "table": table.model_dump() if table else None}))
+        lookup = TableLookup(table, state, digest, loaded_file)  # type: ignore[arg-type]
+        with self._lock:
+            first = flux not in self._code_tables
+            self._code_tables[flux] = lookup
+        if first and report is not None and loaded_file.refused:
+            report.add(
+                "errors",
+                WarningItem(code=f"flux_definition:{loaded_file.status}", message=loaded_file.summary()),
+            )
+        return lookup
+
+    def decision_inputs(
+        self, siren: str, id_d: str, numero: str | None, flux: str | None, report: RunReport | None = None
+    ) -> tuple[str, Override | None]:
+        """Digest of everything outside the raw document that the record depends on (module docstring)."""
+        config = self.directory.config(siren)
+        dump = config.model_dump(mode="json") if hasattr(config, "model_dump") else repr(config)
+        override = self.overrides.find(siren, id_d, numero)
+        if override is not None:
+            with self._lock:
+                self._matched_overrides.add(override.line)
+        table = self.code_table(flux, report).digest if flux else None
+        payload = {
+            "rules": DECISION_RULES_VERSION,
+            "blocked": self.blocked,
+            "config": dump,
+            "override": [override.decision, override.motif] if override else None,
+            "table": table,
+            "public_base_url": self.public_base_url,
+            "years": [self.min_year, self.max_year],
+        }
+        return sha256_hex(dumps_canonical(payload)), override
+
+    def report_unmatched_overrides(self, report: RunReport, sirens: set[str] | None = None) -> None:
+        """An override that matched no act is probably a typo (wrong SIREN, id_d or numéro): say so."""
+        for item in self.overrides.all():
+            if item.line in self._matched_overrides or (sirens is not None and item.siren not in sirens):
+                continue
+            report.add(
+                "warnings",
+                WarningItem(
+                    code="config_overrides:override_sans_acte",
+                    message=f"{layout.CONFIG_OVERRIDES_KEY} {item.label}: aucun acte normalisé ne correspond",
+                ),
+            )
 
     # ---------------------------------------------------------------------- one document
     def normalize_document(
@@ -183,7 +307,14 @@ class Normalizer:
         body = response["Body"].read()
         version, etag = response.get("VersionId"), response.get("ETag")
         report.count("documents_seen")
-        if not force and pointer is not None and pointer.raw_etag == etag and pointer.raw_version == version:
+        if (
+            not force
+            and pointer is not None
+            and pointer.raw_etag == etag
+            and pointer.raw_version == version
+            and pointer.inputs_sha256
+            == self.decision_inputs(pointer.siren, id_d, pointer.numero, pointer.flux, report)[0]
+        ):
             report.count("documents_skipped")
             outcome.touched.add((pointer.siren, pointer.annee))
             return outcome
@@ -216,31 +347,56 @@ class Normalizer:
             acte = acte_from_raw(raw, read_file=self.raw.get_bytes)
         except ActeInvalide as exc:
             return self._reject(id_e, id_d, exc.code, exc.message, version, etag, pointer, report, outcome)
+        bounds = acte_bounds_problem(acte, self.min_year, self.max_year)
+        if bounds is not None:  # one absurd value must never block the act's partition
+            return self._reject(id_e, id_d, bounds[0], bounds[1], version, etag, pointer, report, outcome)
         config = self.directory.config(acte.siren)
+        inputs_sha, _override = self.decision_inputs(acte.siren, acte.id_d, acte.numero, acte.flux, report)
         decision = decide(
             siren=acte.siren,
             id_d=acte.id_d,
             numero=acte.numero,
             nature=acte.nature,
             publication_open_data=acte.publication_open_data,
-            code_table=self.code_table(acte.flux),
+            code_table=self.code_table(acte.flux, report).table,
             switches=CollectiviteSwitches(
                 open_data=config.open_data, documents=config.documents, annexes=config.annexes
             ),
             overrides=self.overrides,
+            blocked=self.blocked,
         )
         decision = apply_missing_files(acte, decision)  # no main file: metadata only
         collectivite = self.directory.describe(acte.siren, acte.denomination)
-        record = build_record(
-            acte,
-            decision,
-            coll_nom=collectivite.nom,
-            coll_siret=collectivite.siret,
-            public_base_url=self.public_base_url,
-            raw_version=version,
-            raw_etag=etag,
-        )
+        try:
+            record = build_record(
+                acte,
+                decision,
+                coll_nom=collectivite.nom,
+                coll_siret=collectivite.siret,
+                public_base_url=self.public_base_url,
+                raw_version=version,
+                raw_etag=etag,
+            )
+        except Exception as exc:  # a pure function of the act: its failure is the act's, not the batch's
+            message = f"{type(exc).__name__}: {_short(exc)}"
+            return self._reject(
+                id_e, id_d, "record_invalide", message, version, etag, pointer, report, outcome
+            )
         record.avertissements.extend(missing_file_warnings(acte))
+        if pointer is not None and not record.decision.public:
+            self._unpublished = True
+        problem = row_problem(record.row, self.min_year, self.max_year)
+        if problem is not None:
+            return self._reject(
+                id_e, id_d, "parquet_invalide", problem, version, etag, pointer, report, outcome
+            )
+        awaiting = record.decision.motif == "table_absente"
+        if awaiting:  # so the definition's arrival (S3 event) finds this act without a scan
+            marker = layout.awaiting_flux_key(acte.flux, id_e, id_d)
+            if self.curated.put_if_changed(
+                marker, dumps_canonical({"id_e": id_e, "id_d": id_d, "flux": acte.flux}), "application/json"
+            ).written:
+                report.files([marker], [])
         # 1. public copies, 2. stale copies removed (privacy first), 3. record (+ old one if it moved)
         new_keys = {public_key(d) for d in record.documents}
         written = publish_documents(self.raw, self.curated, record.documents)
@@ -271,10 +427,23 @@ class Normalizer:
             raw_etag=etag,
             record_sha256=record_sha,
             documents=sorted(new_keys),
+            flux=acte.flux,
+            numero=acte.numero,
+            inputs_sha256=inputs_sha,
+            awaiting_flux=awaiting,
         )
         pointer_key = layout.record_pointer_key(id_e, id_d)
+        old_marker = _awaiting_marker(id_e, id_d, pointer)
+        if old_marker == (layout.awaiting_flux_key(acte.flux, id_e, id_d) if awaiting else None):
+            old_marker = None
         if force or new_pointer != pointer:
-            outcome.commit = lambda: self._write_pointer(pointer_key, new_pointer, report)
+
+            def commit() -> None:
+                self._write_pointer(pointer_key, new_pointer, report)
+                if old_marker and self.curated.delete(old_marker):
+                    report.files([], [old_marker])
+
+            outcome.commit = commit
         report.count("acts_normalised")
         self._report_record(record, report)
         return outcome
@@ -298,16 +467,20 @@ class Normalizer:
         self, id_e: str, id_d: str, pointer: Pointer, reason: str, report: RunReport, outcome: DocumentOutcome
     ) -> None:
         """Cancelled or deleted: documents first, then the record; the pointer once partitions are rebuilt."""
+        self._unpublished = True
         deleted = delete_documents(self.curated, pointer.documents)
         if self.curated.delete(pointer.record_key):
             deleted.append(pointer.record_key)
         report.files([], deleted)
         outcome.touched.add((pointer.siren, pointer.annee))
         pointer_key = layout.record_pointer_key(id_e, id_d)
+        marker = _awaiting_marker(id_e, id_d, pointer)
 
         def commit() -> None:
             if self.curated.delete(pointer_key):
                 report.files([], [pointer_key])
+            if marker and self.curated.delete(marker):
+                report.files([], [marker])
 
         outcome.commit = commit
         report.add(
@@ -381,6 +554,18 @@ class Normalizer:
 
     def _report_partition(self, result: PartitionResult, report: RunReport) -> None:
         report.files(result.written, result.deleted)
+        for entry in result.quarantined:
+            report.add(
+                "quarantined",
+                ActeItem(
+                    id_e=entry.id_e,
+                    id_d=entry.id_d,
+                    siren=result.siren,
+                    annee=result.annee,
+                    reason=entry.reason,
+                    message=entry.message,
+                ),
+            )
         for duplicate in result.duplicates:
             id_e, _, id_d = duplicate.partition("/")
             report.add(
@@ -434,10 +619,23 @@ class Normalizer:
         touched = set().union(*(o.touched for o in outcomes)) if outcomes else set()
         for partition in sorted(touched):
             self.rebuild(partition, report)
+        self.purge_exports(report)
         for outcome in outcomes:
             if outcome.commit:
                 outcome.commit()
         return {annee for _siren, annee in touched}
+
+    def purge_exports(self, report: RunReport) -> None:
+        """Acts left the public dataset: drop the stored API exports (a cache, rebuilt on demand), so a
+        withdrawn act does not stay in an export file until the lifecycle rule expires it."""
+        with self._lock:
+            if not self._unpublished:
+                return
+            self._unpublished = False
+        keys = list(self.curated.list_keys(layout.PUBLIC_EXPORTS_PREFIX))
+        for key in keys:
+            self.curated.client.delete_object(Bucket=self.curated.bucket, Key=key)
+        report.files([], keys)
 
     def run_pending(
         self,
@@ -454,7 +652,87 @@ class Normalizer:
         outcomes = self._normalise_many(todo, report, workers, progress, force, documents)
         touched = set().union(*(o.touched for o in outcomes)) if outcomes else set()
         self._finish(touched, outcomes, report, workers)
+        self.report_unmatched_overrides(report)
         return report
+
+    # ------------------------------------------------------------ decision inputs changed
+    def refresh_sirens(self, sirens: Iterable[str], report: RunReport) -> set[int]:
+        """Re-decide the acts of these SIRENs whose decision inputs changed (operator file event).
+
+        One SIREN at a time (records, partitions, pointers), so a run cut short keeps what it finished and
+        the redelivered event resumes; unchanged acts cost one pointer read, not a raw read. Returns the
+        years whose national file must be rebuilt.
+        """
+        years: set[int] = set()
+        wanted = set(sirens)
+        for siren in sorted(wanted):
+            outcomes = []
+            for id_e, id_d, pointer in self._acts_of(siren):
+                if pointer is not None:
+                    digest = self.decision_inputs(pointer.siren, id_d, pointer.numero, pointer.flux, report)[
+                        0
+                    ]
+                    if pointer.inputs_sha256 == digest:
+                        report.count("documents_skipped")
+                        continue
+                outcomes.append(self.normalize_document(id_e, id_d, report))
+            years |= self.complete(outcomes, report)
+        self.report_unmatched_overrides(report, wanted)
+        return years
+
+    def refresh_all(self, report: RunReport) -> set[int]:
+        """Every SIREN that has records (an operator file became, or stopped being, unreadable)."""
+        return self.refresh_sirens(self._record_sirens(), report)
+
+    def refresh_flux(self, flux: str, report: RunReport) -> set[int]:
+        """A flux definition was captured or changed: re-decide the acts that waited for it."""
+        ids = [
+            parsed[1:]
+            for key in self.curated.list_keys(layout.awaiting_flux_prefix(flux))
+            if (parsed := layout.parse_awaiting_flux_key(key)) is not None
+        ]
+        outcomes = [self.normalize_document(id_e, id_d, report) for id_e, id_d in sorted(ids)]
+        years = self.complete(outcomes, report)
+        for id_e, id_d in ids:  # markers of acts that are gone (deleted, quarantined) are dropped
+            pointer = self._pointer(id_e, id_d)
+            if pointer is None or not pointer.awaiting_flux:
+                key = layout.awaiting_flux_key(flux, id_e, id_d)
+                if self.curated.delete(key):
+                    report.files([], [key])
+        return years
+
+    def _acts_of(self, siren: str) -> Iterable[tuple[str, str, Pointer | None]]:
+        """``(id_e, id_d, pointer)`` of every record of ``siren`` (keys ``{id_e}.{id_d}.json``)."""
+        prefix = f"{layout.RECORDS_PREFIX}{layout.safe_segment(siren, 'siren')}/"
+        for key in self.curated.list_keys(prefix):
+            stem = key.rsplit("/", 1)[-1].removesuffix(".json")
+            candidates = [(stem[:i], stem[i + 1 :]) for i, ch in enumerate(stem) if ch == "."]
+            first: tuple[str, str] | None = None
+            for id_e, id_d in candidates:
+                try:
+                    layout.safe_segment(id_e), layout.safe_segment(id_d)
+                except ValueError:
+                    continue
+                first = first or (id_e, id_d)
+                pointer = self._pointer(id_e, id_d)
+                if pointer is not None and pointer.record_key == key:
+                    yield id_e, id_d, pointer
+                    break
+            else:
+                if first is not None:  # a record without pointer: normalise it from raw
+                    yield first[0], first[1], None
+
+    def _record_sirens(self) -> list[str]:
+        paginator = self.curated.client.get_paginator("list_objects_v2")
+        sirens: list[str] = []
+        for page in paginator.paginate(
+            Bucket=self.curated.bucket, Prefix=layout.RECORDS_PREFIX, Delimiter="/"
+        ):
+            for common in page.get("CommonPrefixes", []):
+                name = common["Prefix"][len(layout.RECORDS_PREFIX) :].rstrip("/")
+                if name and not name.startswith("_"):
+                    sirens.append(name)
+        return sorted(sirens)
 
     def rebuild_all(
         self, report: RunReport, workers: int = 1, progress: Callable[[int, int], None] | None = None
@@ -490,6 +768,7 @@ class Normalizer:
                 report.files([], [key])
         touched |= self._existing_partitions()
         self._finish(touched, outcomes, report, workers)
+        self.report_unmatched_overrides(report)
         return report
 
     def _finish(
@@ -502,6 +781,7 @@ class Normalizer:
         self._parallel(lambda p: self.rebuild(p, report), partitions, workers)
         for annee in sorted(years):
             self.rebuild_national(annee, report)
+        self.purge_exports(report)
         for outcome in outcomes:
             if outcome.commit:
                 outcome.commit()
@@ -608,3 +888,34 @@ def detail_key_ids(key: str) -> tuple[str, str] | None:
 def _short(exc: Exception, limit: int = 500) -> str:
     text = str(exc)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _awaiting_marker(id_e: str, id_d: str, pointer: Pointer | None) -> str | None:
+    if pointer is None or not pointer.awaiting_flux or not pointer.flux:
+        return None
+    try:
+        return layout.awaiting_flux_key(pointer.flux, id_e, id_d)
+    except ValueError:
+        return None
+
+
+def _blocked_motif(files: list[LoadedFile]) -> str | None:
+    """The ``a_statuer`` motif when an operator file has no readable version at all."""
+    for file in files:
+        if file.status == "unreadable":
+            if file.key == layout.CONFIG_COLLECTIVITES_KEY:
+                return "config_collectivites_illisible"
+            return "config_overrides_illisible"
+    return None
+
+
+def report_operator_file(file: LoadedFile, report: RunReport) -> None:
+    """Problems of an operator file into the run report: a refused file is an ERROR (loud), with details."""
+    name = "config_collectivites" if file.key == layout.CONFIG_COLLECTIVITES_KEY else "config_overrides"
+    if file.refused:
+        report.add("errors", WarningItem(code=f"{name}:{file.status}", message=file.summary()))
+    for p in file.problems:
+        where = f"ligne {p.line}" if p.line else "fichier"
+        column = f", colonne {p.column}" if p.column else ""
+        target = "errors" if p.severity == "error" else "warnings"
+        report.add(target, WarningItem(code=f"{name}:{p.code}", message=f"{where}{column}: {p.message}"))

@@ -78,6 +78,27 @@ def document_id_for(acte: Acte, fichier: Fichier) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
+def acte_bounds_problem(acte: Acte, min_year: int, max_year: int) -> tuple[str, str] | None:
+    """``(reason, message)`` when the act holds a value its Parquet row could not (or should not) store.
+
+    Checked before anything is derived, so an absurd vote count is quarantined rather than silently dropped
+    by the SCDL coherence rule: dates outside ``[min_year, max_year]`` → ``date_hors_bornes``; vote counts
+    negative or beyond the column type (int32) → ``valeur_hors_bornes``.
+    """
+    from regate.normalize.parquet import column_value_problem
+
+    for name, day in (("delib_date", acte.date_acte), ("date_ar", acte.date_ar)):
+        problem = column_value_problem(name, day, min_year, max_year)
+        if problem:
+            return "date_hors_bornes", problem
+    if acte.vote is not None:
+        for part, value in acte.vote.model_dump().items():
+            problem = column_value_problem(f"vote_{part}", value, min_year, max_year)
+            if problem:
+                return "valeur_hors_bornes", problem
+    return None
+
+
 def build_record(
     acte: Acte,
     decision: PublicationDecision,

@@ -1,4 +1,4 @@
-"""The normalisation run report: what was written, withheld, pending, quarantined, withdrawn, and why.
+"""The normalisation run report: what was written, withheld, pending, quarantined, withdrawn, refused, why.
 
 Saved as JSON with ``--report`` and at ``_state/runs/normalize/latest.json`` in the curated bucket.
 """
@@ -67,6 +67,11 @@ class RunReport(BaseModel):
     quarantined: list[ActeItem] = Field(default_factory=list)
     withdrawn: list[ActeItem] = Field(default_factory=list)
     warnings: list[WarningItem] = Field(default_factory=list)
+    errors: list[WarningItem] = Field(
+        default_factory=list,
+        description="Inputs refused whole (an operator file or flux definition that cannot be read: its "
+        "last good version was used, or decisions were withheld); `regate normalize` then exits 1",
+    )
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def add(self, attribute: str, item: BaseModel) -> None:
@@ -87,7 +92,7 @@ class RunReport(BaseModel):
         data = self.model_dump()
         for name in ("files_written", "files_deleted"):
             data[name] = sorted(set(data[name]))
-        for name in ("published", "withheld", "pending", "quarantined", "withdrawn", "warnings"):
+        for name in ("published", "withheld", "pending", "quarantined", "withdrawn", "warnings", "errors"):
             data[name] = sorted(data[name], key=lambda i: (i.get("id_e") or "", i.get("id_d") or "", str(i)))
         data["partitions"] = sorted(data["partitions"], key=lambda p: (p["siren"], p["annee"]))
         return RunReport.model_validate(data)

@@ -7,6 +7,8 @@ Production wiring (infra/template.yaml) reproduced here:
   per call;
 * S3 ``Object Created``/``Object Deleted`` on raw ``pastell/*/*/detail.json`` → EventBridge → SQS → normalize
   handler in batches of 10 (partial batch failures are redelivered, like SQS, up to ``max_receives``);
+* S3 ``Object Created``/``Object Deleted`` on curated ``config/*.csv`` (operator files: takedowns) and raw
+  ``pastell-flux/*.json`` (flux definitions) → EventBridge → the same queue → normalize handler;
 * S3 ``Object Created`` on curated ``_state/dirty/*`` → EventBridge → SQS → publish handler, then the
   scheduled reconcile.
 
@@ -105,6 +107,13 @@ class LocalChain:
         changes = matching(self.raw.poll("pastell/"), ["pastell/*/*/detail.json"])
         return self._through_queue("normalize", self.normalize, [eventbridge_s3_event(c) for c in changes])
 
+    def deliver_decision_inputs(self) -> StageOutcome:
+        """Operator files and flux definitions changed: the acts they decide are re-normalised."""
+        changes = matching(self.curated.poll("config/"), ["config/collectivites.csv", "config/overrides.csv"])
+        changes += matching(self.raw.poll("pastell-flux/"), ["pastell-flux/*.json"])
+        events = [eventbridge_s3_event(c) for c in changes]
+        return self._through_queue("normalize-config", self.normalize, events)
+
     def deliver_dirty_partitions(self) -> StageOutcome:
         changes = [
             c
@@ -151,7 +160,7 @@ class LocalChain:
         return outcome
 
     def run(self, inbox_first: bool = False) -> ChainResult:
-        """One full pass: capture (pull), depot ZIPs (push), normalise, publish."""
+        """One pass: capture (pull), depot ZIPs (push), normalise (acts, then decision inputs), publish."""
         stages: list[StageOutcome] = []
         if inbox_first:
             stages.append(self.deliver_inbox())
@@ -160,6 +169,7 @@ class LocalChain:
             stages.append(self.run_capture())
             stages.append(self.deliver_inbox())
         stages.append(self.deliver_raw_changes())
+        stages.append(self.deliver_decision_inputs())
         stages.append(self.deliver_dirty_partitions())
         stages.append(self.run_publish_reconcile())
         return ChainResult(stages)

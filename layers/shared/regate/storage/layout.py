@@ -34,6 +34,8 @@ Curated bucket (``REGATE_CURATED_BUCKET``), a pure function of raw + settings::
     catalog/catalog.jsonld, catalog/catalog.csv             DCAT-AP and SCDL catalogue
     _state/partitions/{siren|all}/{annee}.json              partition manifests (If-Match concurrency)
     _state/dirty/{siren|all}/{annee}                        partitions awaiting (re)publication
+    _state/awaiting-flux/{flux}/{id_e}/{id_d}.json          acts withheld for lack of a flux definition
+                                                            (decided again when the definition arrives)
     _state/publish/state.json                               what was published where (ids, checksums)
     _state/runs/{stage}/latest.json                         last run report per stage
     _cache/siret/{siren}.json                               SIRET resolution cache
@@ -206,6 +208,42 @@ def quarantine_key(id_e: str, id_d: str) -> str:
 
 def dirty_partition_key(siren: str, annee: int) -> str:
     return f"{DIRTY_PREFIX}{safe_segment(siren, 'siren')}/{int(annee)}"
+
+
+AWAITING_FLUX_PREFIX = f"{STATE_PREFIX}awaiting-flux/"
+
+
+def awaiting_flux_prefix(flux: str) -> str:
+    return f"{AWAITING_FLUX_PREFIX}{safe_segment(flux, 'flux')}/"
+
+
+def awaiting_flux_key(flux: str, id_e: str, id_d: str) -> str:
+    """Marker of an act decided ``table_absente``: the flux definition's arrival re-decides it."""
+    return f"{awaiting_flux_prefix(flux)}{safe_segment(id_e, 'id_e')}/{safe_segment(id_d, 'id_d')}.json"
+
+
+def parse_awaiting_flux_key(key: str) -> tuple[str, str, str] | None:
+    """``_state/awaiting-flux/{flux}/{id_e}/{id_d}.json`` → ``(flux, id_e, id_d)``."""
+    if not key.startswith(AWAITING_FLUX_PREFIX) or not key.endswith(".json"):
+        return None
+    parts = key[len(AWAITING_FLUX_PREFIX) : -len(".json")].split("/")
+    if len(parts) != 3:
+        return None
+    try:
+        return safe_segment(parts[0], "flux"), safe_segment(parts[1], "id_e"), safe_segment(parts[2], "id_d")
+    except ValueError:
+        return None
+
+
+def parse_flux_definition_key(key: str) -> str | None:
+    """``pastell-flux/{flux}.json`` → ``flux``; ``None`` for any other key."""
+    if not key.startswith(FLUX_DEFINITION_PREFIX) or not key.endswith(".json"):
+        return None
+    flux = key[len(FLUX_DEFINITION_PREFIX) : -len(".json")]
+    try:
+        return safe_segment(flux, "flux")
+    except ValueError:
+        return None
 
 
 def siret_cache_key(siren: str) -> str:
