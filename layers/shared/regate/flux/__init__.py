@@ -1,0 +1,1 @@
+"""Flows (flux): one folder per national format — délibérations, budgets, marchés publics."""

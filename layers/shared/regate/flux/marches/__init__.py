@@ -1,0 +1,1 @@
+"""Marchés publics (DECP 2024): model, validation, repairs, deduplication, files."""

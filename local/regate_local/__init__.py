@@ -1,0 +1,1 @@
+"""Rég@te rehearsal kit: simulators, local runtime and sample data — never shipped in the Lambda layer."""
