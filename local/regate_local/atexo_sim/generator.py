@@ -11,6 +11,7 @@ bytes.
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 from dataclasses import dataclass, field
@@ -284,7 +285,7 @@ class Contract:
             if options.type_field:
                 record["_type"] = "Marché"
             record["acheteur"] = {"id": buyer_id}
-            record.update(self.fields)
+            record.update(copy.deepcopy(self.fields))
             record["dateNotification"] = self.notified.isoformat()
             record["datePublicationDonnees"] = self.entered.isoformat()
             if self.acte is not None:
@@ -298,7 +299,7 @@ class Contract:
                 record["modifications"] = [{"modification": _mod(m, "marche")} for m in mods]
         else:
             record = {"id": self.ident, "autoriteConcedante": {"id": buyer_id}}
-            record.update(self.fields)
+            record.update(copy.deepcopy(self.fields))
             record["dateSignature"] = self.notified.isoformat()
             record["datePublicationDonnees"] = self.entered.isoformat()
             record["dateDebutExecution"] = (self.notified + timedelta(days=30)).isoformat()

@@ -37,6 +37,7 @@ from regate.profil_acheteur.atexo import (
     AtexoClient,
     AtexoError,
     AtexoForbiddenError,
+    AtexoResponseError,
     ExportRequest,
 )
 from regate.settings import Settings
@@ -233,7 +234,10 @@ def _capture_month(
     try:
         answer = client.export(request)
     except AtexoError as exc:
-        outcome: Outcome = "rejected" if exc.status == 200 or exc.code == "reponse_trop_grosse" else "error"
+        refused = isinstance(exc, AtexoResponseError) and (
+            exc.status == 200 or exc.code == "reponse_trop_grosse"
+        )
+        outcome: Outcome = "rejected" if refused else "error"
         if outcome == "rejected":
             _store_rejection(store, plateforme, siren, first, exc)
         return WindowItem(**base, outcome=outcome, code=exc.code, message=str(exc)[:500])
