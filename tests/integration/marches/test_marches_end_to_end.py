@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -39,9 +39,9 @@ def _curated_versions(curated_store) -> dict[str, int]:
 
 def test_end_to_end(sim_factory, client_factory, raw_store, curated_store, clock) -> None:
     clock.current = datetime(2025, 2, 14, 8, tzinfo=UTC)
-    simulator, url = sim_factory(defects=Defects(invalid=0.15, duplicates=True, siren_instead_of_siret=0.03))
+    _simulator, url = sim_factory(defects=Defects(invalid=0.15, duplicates=True, siren_instead_of_siret=0.03))
     client = client_factory(url)
-    report, normalized, written = _run(client, raw_store, curated_store, clock)
+    report, normalized, _written = _run(client, raw_store, curated_store, clock)
     assert report.ok and report.count("captured") == 3 * 14
     summary = normalized.summary()
     assert summary["quarantaine"] > 0 and summary["doublons"] > 0 and summary["publies"] > 50
@@ -144,7 +144,7 @@ def test_a_new_modification_replaces_the_published_version(
 def test_records_of_unrequested_buyers_and_unreadable_answers_are_contained(
     sim, client_factory, raw_store, curated_store, clock
 ) -> None:
-    simulator, url = sim
+    _simulator, url = sim
     client = client_factory(url)
     _run(client, raw_store, curated_store, clock)
     # A platform bug: Brest's contract in Rennes' answer. And a corrupted stored answer (hand-edited raw).
