@@ -35,6 +35,7 @@ class Buyer:
     siret_fictif: bool
     departement: str
     lieu: dict[str, str]
+    siret_source: str = "fictif : SIREN réel + NIC généré (clé de Luhn valide)"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ def load_buyers() -> list[Buyer]:
                 bool(row["siret_fictif"]),
                 row["departement"],
                 dict(row["lieu"]),
+                row.get("siret_source") or Buyer.siret_source,
             )
         )
     return buyers
