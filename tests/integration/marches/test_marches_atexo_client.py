@@ -171,3 +171,21 @@ def test_simulator_accepts_form_data_and_rejects_xml(sim) -> None:
         ).status_code
         == 400
     )
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (200, b"<ticket>" + b"A" * 10_000 + b"</ticket>", AtexoResponseError),
+        (200, b'<?xml version="1.0"?><ticket></ticket>', AtexoAuthError),
+        (200, b"<ticket>abc</ticket>", AtexoAuthError),
+        (403, b"<html>interdit</html>", AtexoAuthError),
+        (404, b"<html>introuvable</html>", AtexoResponseError),
+        (503, b"<html>maintenance</html>", AtexoUnavailableError),
+    ],
+)
+def test_hostile_token_answers(sim, client_factory, status: int, body: bytes, error: type) -> None:
+    simulator, url = sim
+    simulator.inject("token", status, times=5, body=body)
+    with pytest.raises(error):
+        client_factory(url).token()
