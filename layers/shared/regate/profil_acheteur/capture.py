@@ -196,7 +196,7 @@ def _capture_buyer(
     complete_until: date | None = None  # last day of the longest run of successful months from the start
     broken = False
     for first, last in month_windows(min(start, today), today):
-        item = _capture_month(client, store, options.plateforme, siren, first, last, clock)
+        item = _capture_month(client, store, options.plateforme, siren, first, last)
         report.items.append(item)
         if item.outcome in ("captured", "unchanged") and not broken:
             complete_until = min(last, today)
@@ -227,7 +227,6 @@ def _capture_month(
     siren: str,
     first: date,
     last: date,
-    clock: Clock,
 ) -> WindowItem:
     base: dict[str, Any] = {"siren": siren, "annee": first.year, "mois": first.month}
     request = ExportRequest(siren=siren, date_min=first, date_max=last)
