@@ -8,6 +8,7 @@ named setting. In Lambda, secrets are not put in environment variables: ``*_SECR
 from __future__ import annotations
 
 import json
+from datetime import date
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -178,14 +179,52 @@ class Settings(BaseSettings):
         "are drawn this far apart so each has its own marker; 0 keeps them stacked",
     )
 
-    @field_validator("pastell_flux", "pastell_flux_sans_tdt", "pastell_transitions", mode="before")
+    # --- marchés publics: profils d'acheteur (Atexo SDM) and DECP normalisation -------------------------
+    atexo_url: str = Field(
+        default="",
+        description="Root of the Atexo « salle des marchés » (the client adds /api.php/…, /app.php/…)",
+    )
+    atexo_login: str = ""
+    atexo_password: SecretStr = SecretStr("")
+    atexo_secret_arn: str = Field(
+        default="", description="Secrets Manager ARN holding the SDM login/password"
+    )
+    atexo_plateforme: str = Field(
+        default="atexo", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="Platform slug in raw keys"
+    )
+    atexo_sirens: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="SIRENs of the buyers whose contracts are captured from the platform"
+    )
+    atexo_max_response_bytes: int = Field(
+        default=100 * 1024 * 1024, ge=1024, description="Largest export answer read (a month of one buyer)"
+    )
+    atexo_token_ttl_seconds: int = Field(
+        default=1800, ge=0, description="Token reuse before a new one is asked (a 401 always renews it)"
+    )
+    marches_overlap_days: int = Field(
+        default=62,
+        ge=0,
+        description="Capture re-reads this many days of notifications before the mark "
+        "(DECP are due within 2 months of notification, so late entries are caught)",
+    )
+    marches_default_since: date = Field(
+        default=date(2024, 1, 1), description="First-run lower bound of notification dates (DECP 2024 format)"
+    )
+    marches_max_document_bytes: int = Field(
+        default=200 * 1024 * 1024, ge=1024, description="Largest DECP document the normaliser reads"
+    )
+    marches_max_records_per_document: int = Field(
+        default=500_000, ge=1, description="Most records read from one DECP document"
+    )
+
+    @field_validator("pastell_flux", "pastell_flux_sans_tdt", "pastell_transitions", "atexo_sirens", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> tuple[str, ...]:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return tuple(value)
 
-    @field_validator("pastell_url", "datagouv_url", "public_base_url")
+    @field_validator("pastell_url", "datagouv_url", "public_base_url", "atexo_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
@@ -201,10 +240,12 @@ def resolve_secrets(settings: Settings, secrets_client: Any | None = None) -> Se
     """Fill credentials from Secrets Manager when an ARN is configured (Lambda).
 
     The secret is a JSON object; recognised keys: ``user``, ``password``, ``token`` (Pastell) and
-    ``api_key`` (data.gouv.fr). Values never reach logs (``SecretStr``).
+    ``api_key`` (data.gouv.fr), ``login``/``password`` (Atexo SDM). Values never reach logs (``SecretStr``).
     """
     updates: dict[str, Any] = {}
-    if (settings.pastell_secret_arn or settings.datagouv_secret_arn) and secrets_client is None:
+    if (
+        settings.pastell_secret_arn or settings.datagouv_secret_arn or settings.atexo_secret_arn
+    ) and secrets_client is None:
         import boto3
 
         secrets_client = boto3.client("secretsmanager", region_name=settings.s3_region)
@@ -220,6 +261,12 @@ def resolve_secrets(settings: Settings, secrets_client: Any | None = None) -> Se
         payload = _read_secret(secrets_client, settings.datagouv_secret_arn)
         if payload.get("api_key"):
             updates["datagouv_api_key"] = SecretStr(str(payload["api_key"]))
+    if settings.atexo_secret_arn:
+        payload = _read_secret(secrets_client, settings.atexo_secret_arn)
+        if payload.get("login"):
+            updates["atexo_login"] = str(payload["login"])
+        if payload.get("password"):
+            updates["atexo_password"] = SecretStr(str(payload["password"]))
     return settings.model_copy(update=updates) if updates else settings
 
 

@@ -39,6 +39,22 @@ Curated bucket (``REGATE_CURATED_BUCKET``), a pure function of raw + settings::
     _state/publish/state.json                               what was published where (ids, checksums)
     _state/runs/{stage}/latest.json                         last run report per stage
     _cache/siret/{siren}.json                               SIRET resolution cache
+
+Marchés publics (DECP) — raw bucket, profils d'acheteur (see the section at the end of this module)::
+
+    acheteurs/{plateforme}/{siren}/{annee}/{mm}.json        the platform's answer for the buyer's contracts
+                                                            notified in that month, as received (versioned)
+    acheteurs-rejected/{plateforme}/{siren}/{annee}/{mm}.json  why the last answer for that window was refused
+                                                            (HTML, malformed, too large…); the good one stays
+    _state/acheteurs/{plateforme}/{siren}.json              capture high-water mark (notification date)
+    _state/runs/capture-marches/latest.json                 last capture run report
+
+Marchés publics — curated bucket::
+
+    decp/{siret}/{annee}.json                               DECP 2.0.x per buyer SIRET and notification year
+    decp/all/{annee}.json                                   national DECP file per year
+    quarantine/decp/{plateforme}/{siren}/{annee}/{mm}.json  validation report of one raw answer (quarantined
+                                                            records with reasons, warnings, repairs)
 """
 
 from __future__ import annotations
@@ -248,3 +264,88 @@ def parse_flux_definition_key(key: str) -> str | None:
 
 def siret_cache_key(siren: str) -> str:
     return f"{SIRET_CACHE_PREFIX}{safe_segment(siren, 'siren')}.json"
+
+
+# ============================================================================================================
+# Marchés publics (DECP) — profils d'acheteur in raw, DECP files in curated. Builders and parsers together.
+# ``{siren}`` in raw keys is what the platform was asked for (the Atexo SDM filters by SIREN); records carry
+# the buyer's SIRET, which is what curated files are keyed by.
+# ============================================================================================================
+PROFILS_PREFIX = "acheteurs/"
+PROFILS_REJECTED_PREFIX = "acheteurs-rejected/"
+PROFILS_STATE_PREFIX = f"{STATE_PREFIX}acheteurs/"
+DECP_PREFIX = "decp/"
+DECP_QUARANTINE_PREFIX = f"{QUARANTINE_PREFIX}decp/"
+MARCHES_CAPTURE_STAGE = "capture-marches"
+
+_SIREN_RE = re.compile(r"[0-9]{9}")
+_SIRET_RE = re.compile(r"[0-9]{14}")
+_EXPORT_KEY_RE = re.compile(
+    r"^(?P<prefix>acheteurs|acheteurs-rejected|quarantine/decp)/(?P<plateforme>[A-Za-z0-9][A-Za-z0-9._-]{0,127})/"
+    r"(?P<siren>[0-9]{9})/(?P<annee>[0-9]{4})/(?P<mois>0[1-9]|1[0-2])\.json$"
+)
+
+
+def _siren_segment(siren: str) -> str:
+    if not isinstance(siren, str) or not _SIREN_RE.fullmatch(siren):
+        raise ValueError(f"SIREN must be 9 digits for an S3 key: {siren!r}")
+    return siren
+
+
+def _window(annee: int, mois: int) -> str:
+    annee, mois = int(annee), int(mois)
+    if not 1000 <= annee <= 9999 or not 1 <= mois <= 12:
+        raise ValueError(f"Bad window {annee}-{mois}")
+    return f"{annee:04d}/{mois:02d}"
+
+
+def profil_export_prefix(plateforme: str, siren: str | None = None) -> str:
+    base = f"{PROFILS_PREFIX}{safe_segment(plateforme, 'plateforme')}/"
+    return base if siren is None else f"{base}{_siren_segment(siren)}/"
+
+
+def profil_export_key(plateforme: str, siren: str, annee: int, mois: int) -> str:
+    """Raw answer of a profil d'acheteur for one buyer (SIREN) and one month of notification dates."""
+    return f"{profil_export_prefix(plateforme, siren)}{_window(annee, mois)}.json"
+
+
+def profil_rejected_key(plateforme: str, siren: str, annee: int, mois: int) -> str:
+    plateforme = safe_segment(plateforme, "plateforme")
+    return f"{PROFILS_REJECTED_PREFIX}{plateforme}/{_siren_segment(siren)}/{_window(annee, mois)}.json"
+
+
+def profil_watermark_key(plateforme: str, siren: str) -> str:
+    return f"{PROFILS_STATE_PREFIX}{safe_segment(plateforme, 'plateforme')}/{_siren_segment(siren)}.json"
+
+
+def decp_quarantine_key(plateforme: str, siren: str, annee: int, mois: int) -> str:
+    """Validation report of the raw answer ``profil_export_key(plateforme, siren, annee, mois)``."""
+    plateforme = safe_segment(plateforme, "plateforme")
+    return f"{DECP_QUARANTINE_PREFIX}{plateforme}/{_siren_segment(siren)}/{_window(annee, mois)}.json"
+
+
+def parse_profil_key(key: str) -> tuple[str, str, int, int] | None:
+    """``acheteurs/{plateforme}/{siren}/{annee}/{mm}.json`` (or its rejected / quarantine twin) →
+    ``(plateforme, siren, annee, mois)``; ``None`` for any other key."""
+    match = _EXPORT_KEY_RE.match(key or "")
+    if not match:
+        return None
+    return match["plateforme"], match["siren"], int(match["annee"]), int(match["mois"])
+
+
+def decp_key(siret: str, annee: int) -> str:
+    """Curated DECP file of one buyer (SIRET) and one notification year — ends in ``.json``, as the
+    national consolidation requires of the resources it harvests."""
+    if not isinstance(siret, str) or not _SIRET_RE.fullmatch(siret):
+        raise ValueError(f"SIRET must be 14 digits for an S3 key: {siret!r}")
+    return f"{DECP_PREFIX}{siret}/{int(annee):04d}.json"
+
+
+def decp_national_key(annee: int) -> str:
+    return f"{DECP_PREFIX}{NATIONAL}/{int(annee):04d}.json"
+
+
+def parse_decp_key(key: str) -> tuple[str, int] | None:
+    """``decp/{siret|all}/{annee}.json`` → ``(siret or "all", annee)``."""
+    match = re.fullmatch(r"decp/([0-9]{14}|all)/([0-9]{4})\.json", key or "")
+    return (match.group(1), int(match.group(2))) if match else None
