@@ -222,6 +222,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
             if self.raw_requestline.strip():
                 self.send_error(400, "ligne de requête invalide (« MÉTHODE /chemin HTTP/1.1 » attendu)")
+            else:  # RFC 9112 §2.2: ignore empty lines before a request line (a few, not forever)
+                self._blank_lines = getattr(self, "_blank_lines", 0) + 1
+                self.close_connection = self._blank_lines > 8
             return False
         if not super().parse_request():
             return False
@@ -306,8 +309,8 @@ class _Handler(BaseHTTPRequestHandler):
         if message:
             text = f"{text} : {message[:200]}"
         body = json.dumps({"erreur": {"code": code, "message": text}}, ensure_ascii=False).encode()
-        if not getattr(self, "request_version", None):
-            self.request_version = "HTTP/1.1"
+        if getattr(self, "request_version", None) in {None, "", "HTTP/0.9"}:
+            self.request_version = "HTTP/1.1"  # HTTP/0.9 is never served: errors always have a status line
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Cache-Control", "no-cache")
