@@ -45,6 +45,8 @@ REPORTS = ("deliberations",)
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": "ETag",
+    # answers echo parts of the request (error messages): never let a browser sniff them as HTML
+    "X-Content-Type-Options": "nosniff",
 }
 JSON = "application/json"
 
