@@ -1,8 +1,9 @@
 """``regate serve`` under concurrent, slow and hostile clients (real sockets, the real resolver).
 
-Parallelism is proven by synchronisation, not by timing: a barrier in front of the resolver only
-opens when all 20 requests are being resolved at the same moment, and a slow request must still be
-running when the 19 cheap ones have all been answered."""
+Parallelism is proven by synchronisation, never by timing: a barrier in front of the resolver only
+opens when all 20 requests are being resolved at the same moment, and a slow request (an export) is held
+inside its worker until the cheap ones have all been answered — with one resolution at a time they could
+never be."""
 
 from __future__ import annotations
 
@@ -29,20 +30,23 @@ N = 20
 
 class Gate:
     """Wraps one worker's resolver: ``x-test-barrier`` waits for every gated request to arrive,
-    ``x-test-sleep`` sleeps (a slow request), before the real resolution."""
+    ``x-test-hold`` stays in the worker until the test releases it (a slow request)."""
 
-    def __init__(self, inner: Any, barrier: threading.Barrier, started: threading.Event) -> None:
+    def __init__(
+        self, inner: Any, barrier: threading.Barrier, held: threading.Event, release: threading.Event
+    ):
         self.inner = inner
         self.barrier = barrier
-        self.started = started
+        self.held = held
+        self.release = release
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         headers = event["headers"]
         if "x-test-barrier" in headers:
-            self.barrier.wait(timeout=15)
-        if "x-test-sleep" in headers:
-            self.started.set()
-            time.sleep(float(headers["x-test-sleep"]))
+            self.barrier.wait(timeout=60)
+        if "x-test-hold" in headers:
+            self.held.set()
+            self.release.wait(timeout=300)
         return self.inner.resolve(event, context)
 
 
@@ -59,12 +63,18 @@ def serving(factory: Callable[[], Any], **limits: Any) -> Iterator[tuple[ApiHTTP
         server.server_close()
 
 
+Gated = tuple[ApiHTTPServer, str, threading.Event, threading.Event]
+
+
 @pytest.fixture()
-def gated(services: ApiServices) -> Iterator[tuple[ApiHTTPServer, str, threading.Event]]:
+def gated(services: ApiServices) -> Iterator[Gated]:
     barrier = threading.Barrier(N)
-    started = threading.Event()
-    with serving(lambda: Gate(create_app(services), barrier, started)) as (server, url):
-        yield server, url, started
+    held, release = threading.Event(), threading.Event()
+    with serving(lambda: Gate(create_app(services), barrier, held, release)) as (server, url):
+        try:
+            yield server, url, held, release
+        finally:
+            release.set()
 
 
 TARGETS = [
@@ -84,12 +94,10 @@ TARGETS = [
 ]
 
 
-def test_twenty_clients_are_resolved_in_parallel_without_cross_talk(
-    gated: tuple[ApiHTTPServer, str, threading.Event], client: Client
-) -> None:
+def test_twenty_clients_are_resolved_in_parallel_without_cross_talk(gated: Gated, client: Client) -> None:
     """All 20 requests pass the barrier only if 20 resolvers run at once; each answer must equal the
     answer to the same request made alone (no query string, path or body from another client)."""
-    server, url, _ = gated
+    server, url, _, _ = gated
     assert len(TARGETS) == N
     alone = [client.get(t) for t in TARGETS]
     for _ in range(2):
@@ -106,57 +114,48 @@ def test_twenty_clients_are_resolved_in_parallel_without_cross_talk(
     assert server.resolver.resolvers_built >= N  # type: ignore[union-attr]
 
 
-def test_a_slow_request_does_not_delay_cheap_ones(gated: tuple[ApiHTTPServer, str, threading.Event]) -> None:
-    _, url, started = gated
-    done: dict[str, float] = {}
-
-    def slow() -> requests.Response:
-        response = requests.get(f"{url}/v1/health", headers={"X-Test-Sleep": "4"}, timeout=60)
-        done["slow"] = time.monotonic()
-        return response
-
-    def cheap(n: int) -> requests.Response:
-        response = requests.get(f"{url}/v1/deliberations?limit={1 + n % 8}", timeout=60)
-        done[f"cheap{n}"] = time.monotonic()
-        return response
-
+def test_a_slow_request_does_not_delay_cheap_ones(gated: Gated) -> None:
+    """The slow request cannot finish before the test releases it, which happens only once the 19 cheap
+    requests have been answered: they were served while it held its worker."""
+    _, url, held, release = gated
     with ThreadPoolExecutor(max_workers=N) as pool:
-        slow_future = pool.submit(slow)
-        assert started.wait(timeout=30)
-        cheap_responses = list(pool.map(cheap, range(N - 1)))
-        assert "slow" not in done  # every cheap answer arrived while the slow one was still running
-        assert slow_future.result().status_code == 200
-    assert all(r.status_code == 200 for r in cheap_responses)
-    assert max(v for k, v in done.items() if k != "slow") < done["slow"]
+        slow = pool.submit(requests.get, f"{url}/v1/health", headers={"X-Test-Hold": "1"}, timeout=300)
+        assert held.wait(timeout=60)
+        cheap = list(
+            pool.map(
+                lambda n: requests.get(f"{url}/v1/deliberations?limit={1 + n % 8}", timeout=120), range(N - 1)
+            )
+        )
+        assert not slow.done()  # still held in its worker
+        release.set()
+        assert slow.result().status_code == 200
+    assert [r.status_code for r in cheap] == [200] * (N - 1)
+    assert [len(r.json()["data"]) for r in cheap] == [1 + n % 8 for n in range(N - 1)]
 
 
 def test_a_cheap_request_does_not_wait_behind_an_export(fresh_services: ApiServices) -> None:
-    """The export route holds its worker (here for 4 s after building the file); health answers meanwhile."""
-    exporting = threading.Event()
+    """An export holds its worker (after building its file) until cheap requests have been answered."""
+    exporting, release = threading.Event(), threading.Event()
     real = fresh_services.query.export_to
 
     def long_export(*args: Any, **kwargs: Any) -> str:
         version = real(*args, **kwargs)
         exporting.set()
-        time.sleep(4)
+        release.wait(timeout=300)
         return version
 
     fresh_services.query.export_to = long_export  # type: ignore[method-assign]
-    finished: dict[str, float] = {}
-    with serving(lambda: create_app(fresh_services)) as (_, url), ThreadPoolExecutor(max_workers=4) as pool:
-
-        def export() -> requests.Response:
-            response = requests.get(f"{url}/v1/exports/deliberations.csv", timeout=60)
-            finished["export"] = time.monotonic()
-            return response
-
-        future = pool.submit(export)
-        assert exporting.wait(timeout=30)
-        for _ in range(5):
-            assert requests.get(f"{url}/v1/health", timeout=60).status_code == 200
-            assert requests.get(f"{url}/v1/deliberations?limit=1", timeout=60).status_code == 200
-        assert "export" not in finished
-        response = future.result()
+    with serving(lambda: create_app(fresh_services)) as (_, url), ThreadPoolExecutor(max_workers=2) as pool:
+        try:
+            export = pool.submit(requests.get, f"{url}/v1/exports/deliberations.csv", timeout=300)
+            assert exporting.wait(timeout=60)
+            for _ in range(3):
+                assert requests.get(f"{url}/v1/health", timeout=120).status_code == 200
+                assert requests.get(f"{url}/v1/deliberations?limit=1", timeout=120).status_code == 200
+            assert not export.done()
+        finally:
+            release.set()
+        response = export.result()
     assert response.status_code == 200 and response.text.startswith("COLL_NOM,")
 
 
@@ -241,11 +240,9 @@ def test_idle_and_slow_clients_are_disconnected(services: ApiServices) -> None:
     with serving(lambda: create_app(services), keepalive_seconds=0.3, timeout_seconds=0.5) as (_, url):
         host, port = url.removeprefix("http://").split(":")
         for payload in (b"", b"GET /v1/health HTTP/1.1\r\nHost: x\r\n"):  # silent; headers never ended
-            with socket.create_connection((host, int(port)), timeout=10) as sock:
+            with socket.create_connection((host, int(port)), timeout=120) as sock:
                 sock.sendall(payload)
-                started = time.monotonic()
-                assert sock.recv(1024) == b""  # closed by the server, well before our own 10 s
-                assert time.monotonic() - started < 9
+                assert sock.recv(1024) == b""  # closed by the server (our own timeout would raise)
         assert requests.get(f"{url}/v1/health", timeout=30).status_code == 200
 
 
@@ -262,7 +259,7 @@ def test_connections_beyond_the_limit_get_503(services: ApiServices) -> None:
         finally:
             for sock in held:
                 sock.close()
-        for _ in range(50):  # the server notices the closes and frees the slots
+        for _ in range(300):  # the server notices the closes and frees the slots
             if _status(_raw(url, b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")) == 200:
                 break
             time.sleep(0.1)
