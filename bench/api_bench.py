@@ -168,7 +168,7 @@ def _requests(siren: str) -> list[tuple[str, str, list[Any]]]:
         ),
         (
             "CSV 1 collectivité",
-            f"/v1/deliberations?siren={siren}&format=csv",
+            f"/v1/exports/deliberations.csv?siren={siren}",
             [f"SELECT * {base} WHERE nature = 1 AND siren = ? {order}", siren],
         ),
     ]

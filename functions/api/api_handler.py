@@ -2,8 +2,9 @@
 
 Services (S3 client, DuckDB connection, partition cache in /tmp, collectivité directory) are built on
 the first invocation and reused by the warm container; building them lazily keeps the import cheap and
-lets tests point the settings at moto first. Lambda resolves one event at a time per container;
-``regate serve`` / ``regate demo`` serialise resolution the same way (``local_server.RESOLVE_LOCK``).
+lets tests point the settings at moto first. Lambda resolves one event at a time per container, which
+is what the resolver (:class:`regate.api.resolver.RequestScopedResolver`) allows; ``regate serve`` runs
+one resolver per worker thread instead (:mod:`regate.api.local_server`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 
 from regate.api.app import build_services, create_app
+from regate.api.resolver import RequestScopedResolver
 from regate.settings import get_settings
 
 logger = Logger(service="regate-api")
@@ -23,7 +24,7 @@ tracer = Tracer(service="regate-api")
 
 
 @lru_cache(maxsize=1)
-def resolver() -> APIGatewayHttpResolver:
+def resolver() -> RequestScopedResolver:
     return create_app(build_services(get_settings()))
 
 

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     curated_bucket: str = Field(
         default="regate-curated", description="Versioned bucket: SCDL, Parquet, state"
     )
+    s3_max_attempts: int = Field(
+        default=5, ge=1, le=20, description="Attempts per S3 call (botocore standard retry mode)"
+    )
 
     # --- Pastell ---------------------------------------------------------------------------
     pastell_url: str = Field(default="", description="Pastell root URL; the client adds /api/v2/")
@@ -215,6 +218,23 @@ class Settings(BaseSettings):
     )
     marches_max_records_per_document: int = Field(
         default=500_000, ge=1, description="Most records read from one DECP document"
+    )
+
+        # --- regate serve (the API on a local port) ---------------------------------------------
+    serve_workers: int = Field(
+        default=32, ge=1, le=512, description="Requests resolved in parallel (one resolver per worker)"
+    )
+    serve_max_connections: int = Field(
+        default=256, ge=1, le=10000, description="Open client connections; beyond, an immediate 503"
+    )
+    serve_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Socket read/write timeout, and longest wait for a free worker"
+    )
+    serve_keepalive_seconds: float = Field(
+        default=5.0, gt=0, description="How long a kept-alive connection may stay idle between requests"
+    )
+    serve_max_body_bytes: int = Field(
+        default=64 * 1024, ge=0, description="Largest request body accepted (the API is read-only)"
     )
 
     @field_validator("pastell_flux", "pastell_flux_sans_tdt", "pastell_transitions", "atexo_sirens", mode="before")

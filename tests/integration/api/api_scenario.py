@@ -213,8 +213,16 @@ class Client:
     def __init__(self, services: ApiServices) -> None:
         self.app = create_app(services)
 
-    def get(self, target: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
-        return self.app.resolve(http_api_event("GET", target, headers or {}), {})
+    def get(
+        self, target: str, headers: dict[str, str] | None = None, method: str = "GET", follow: bool = True
+    ) -> dict[str, Any]:
+        """One request; like an HTTP client, follows a 307 to another route of the API (``format=csv``
+        → ``/v1/exports/…``) unless ``follow=False``. Presigned (302, absolute) redirects are returned."""
+        response = self.app.resolve(http_api_event(method, target, headers or {}), {})
+        location = (response.get("headers") or {}).get("Location", "")
+        if follow and response["statusCode"] == 307 and location.startswith("/v1/"):
+            return self.get(location, headers, method, follow=False)
+        return response
 
     def json(self, target: str, status: int = 200) -> Any:
         response = self.get(target)

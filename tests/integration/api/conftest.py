@@ -12,7 +12,7 @@ import pytest
 from api_scenario import Client, FakeDirectory, seed
 
 from regate.api.app import ApiServices, build_services, create_app
-from regate.api.local_server import make_server, thread_local_resolver
+from regate.api.local_server import make_server
 
 
 def _buckets(moto_endpoint: str, cache_dir: Path) -> tuple[Any, Any, Any]:
@@ -98,7 +98,7 @@ def fresh_client(fresh_services: ApiServices) -> Client:
 @pytest.fixture(scope="module")
 def server_url(services: ApiServices) -> Iterator[str]:
     """The resolver served over real HTTP, as ``regate serve`` does (port chosen by the OS)."""
-    server = make_server("127.0.0.1", 0, thread_local_resolver(lambda: create_app(services)))
+    server = make_server("127.0.0.1", 0, factory=lambda: create_app(services))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     host, port = server.server_address[:2]

@@ -1,7 +1,9 @@
-"""Large ``/v1/deliberations?format=csv|parquet`` exports: stored once, served by presigned URL (302).
+"""Exports (``/v1/exports/deliberations.{csv,parquet}``, and ``/v1/deliberations?format=…`` → 307).
 
-Lambda caps a response at 6 MB; above ``api_inline_export_max_bytes`` the export is written under
-``public/exports/{sha256}.{fmt}`` and the API redirects. The downloaded bytes must equal the inline body.
+Lambda caps a response at 6 MB; above ``api_inline_export_max_bytes`` a *fixed* export (everything, one
+year, one SIREN, one SIREN-year, default order) is written under ``public/exports/{sha256}.{fmt}`` and the
+API redirects to it; any other large export is a 413. The downloaded bytes must equal the inline body,
+and no sequence of distinct anonymous queries may create more objects than there are fixed exports.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,7 +27,7 @@ from regate.api.query import Filtres
 from regate.api.sampledata import write_partitions
 from regate.storage import ObjectStore, layout
 
-TARGET = f"/v1/deliberations?format=csv&siren={RENNES}"
+TARGET = f"/v1/exports/deliberations.csv?siren={RENNES}"
 
 
 def _services(fresh_env: tuple[Any, Any, Any], threshold: int) -> ApiServices:
@@ -65,6 +68,80 @@ def test_small_export_stays_inline(fresh_services: ApiServices, seeded: Any) -> 
     assert _export_keys(seeded) == []
 
 
+def test_format_parameter_redirects_to_the_export_route(fresh_services: ApiServices) -> None:
+    """``/v1/deliberations?format=csv`` keeps working through a 307 to the (separately throttled) export
+    route: filters and sort kept; pagination and columns, which do not apply to an export, dropped."""
+    client = Client(fresh_services)
+    target = f"/v1/deliberations?format=csv&siren={RENNES}&q=budget&sort=siren&limit=3&fields=acte_id"
+    response = client.get(target, follow=False)
+    assert response["statusCode"] == 307 and response["body"] == ""
+    location = urlsplit(response["headers"]["Location"])
+    assert location.path == "/v1/exports/deliberations.csv" and not location.netloc
+    assert parse_qs(location.query) == {"siren": [RENNES], "q": ["budget"], "sort": ["siren"]}
+    assert client.get(target)["body"] == client.get(response["headers"]["Location"])["body"]
+    parquet = client.get("/v1/deliberations?format=parquet", follow=False)
+    assert parquet["headers"]["Location"] == "/v1/exports/deliberations.parquet"
+    # parameters are still validated before redirecting
+    assert client.get("/v1/deliberations?format=csv&limit=0", follow=False)["statusCode"] == 422
+    assert client.get("/v1/exports/deliberations.csv?limit=3")["statusCode"] == 400
+
+
+def test_head_on_the_export_route(fresh_services: ApiServices) -> None:
+    client = Client(fresh_services)
+    get = client.get(TARGET)
+    head = client.get(TARGET, method="HEAD")
+    assert head["statusCode"] == 200 and head["body"] == ""
+    assert head["headers"] == {**get["headers"], "Content-Length": str(len(get["body"].encode()))}
+
+
+NOT_FIXED = [
+    f"siren={RENNES}&q=budget",
+    f"siren={RENNES}&matiere=7",
+    f"siren={RENNES}&date_min=2024-01-01",
+    f"siren={RENNES}&publie=true",
+    f"siren={RENNES}&siren=243500139",
+    f"siren={RENNES}&sort=acte_id",
+    "q=conseil",
+]
+
+
+@pytest.mark.parametrize("query", NOT_FIXED)
+def test_large_export_that_is_not_a_fixed_one_is_refused(
+    fresh_env: tuple[Any, Any, Any], seeded: Any, query: str
+) -> None:
+    response = Client(_services(fresh_env, 0)).get(f"/v1/exports/deliberations.csv?{query}")
+    assert response["statusCode"] == 413, response
+    error = json.loads(response["body"])["erreur"]
+    assert error["code"] == 413 and "Export trop volumineux" in error["message"]
+    assert "/v1/deliberations/{siren}/{annee}.csv" in error["message"]
+    assert error["details"]["maximum"] == 0 and error["details"]["taille"] > 0
+    assert response["headers"]["Cache-Control"] == "no-cache"
+    assert _export_keys(seeded) == []
+
+
+def test_distinct_anonymous_queries_never_multiply_stored_objects(
+    fresh_env: tuple[Any, Any, Any], seeded: Any
+) -> None:
+    """Distinct query strings (new SIRENs, years, searches, dates) store no more than the fixed
+    exports the data holds."""
+    empty = _inline_bytes(
+        Client(_services(fresh_env, 5_000_000)).get("/v1/exports/deliberations.csv?annee=1999")
+    )
+    rennes = _inline_bytes(Client(_services(fresh_env, 5_000_000)).get(TARGET))
+    limit = len(empty) + 10  # an empty export is inline, Rennes' acts are not
+    assert len(rennes) > limit
+    client = Client(_services(fresh_env, limit))
+    queries = [f"siren={n:09d}" for n in range(100_000_000, 100_000_015)]
+    queries += [f"annee={year}" for year in range(1990, 2000)]
+    queries += [f"siren={RENNES}&q=mot{n}" for n in range(10)] + [f"q=a{n}" for n in range(10)]
+    queries += [f"siren={RENNES}&date_min=2024-01-{day:02d}" for day in range(1, 8)]
+    queries += [f"siren={RENNES}", f"siren={RENNES}&siren={RENNES}", f"siren={RENNES}&annee=2024", ""]
+    statuses = {client.get(f"/v1/exports/deliberations.csv?{q}")["statusCode"] for q in queries}
+    assert statuses == {200, 302, 413}
+    # the fixed exports asked for that are large: Rennes, Rennes 2024 and everything
+    assert len(_export_keys(seeded)) == 3
+
+
 def test_threshold_is_on_the_body_size(fresh_env: tuple[Any, Any, Any], seeded: Any) -> None:
     """Exactly at the limit stays inline, one byte over redirects."""
     body = _inline_bytes(Client(_services(fresh_env, 5_000_000)).get(TARGET))
@@ -88,6 +165,7 @@ def test_large_csv_redirects_to_identical_bytes(fresh_env: tuple[Any, Any, Any],
     location = urlsplit(headers["Location"])
     query = parse_qs(location.query)
     assert query["response-content-disposition"] == ['attachment; filename="deliberations.csv"']
+    assert query["response-content-type"] == ["text/csv; charset=utf-8"]
     assert query["X-Amz-Expires"] == [str(large_services.settings.api_presign_seconds)]
     # content-addressed key: data version + filters + sort + format
     filtres = Filtres(sirens=(RENNES,), natures=(1,))
@@ -115,13 +193,14 @@ def test_second_request_reuses_the_stored_export(fresh_env: tuple[Any, Any, Any]
     # spelling the same filters differently (repeated siren) names the same object
     Client(_services(fresh_env, 0)).get(f"{TARGET}&siren={RENNES}")
     assert _export_keys(seeded) == [key]
-    # another sort is other bytes: another object
-    Client(_services(fresh_env, 0)).get(f"{TARGET}&sort=delib_date")
-    assert len(_export_keys(seeded)) == 2
+    # another order is not one of the fixed exports: refused when large, nothing stored
+    refused = Client(_services(fresh_env, 0)).get(f"{TARGET}&sort=delib_date")
+    assert refused["statusCode"] == 413
+    assert _export_keys(seeded) == [key]
 
 
 def test_large_parquet_redirects_to_identical_bytes(fresh_env: tuple[Any, Any, Any], seeded: Any) -> None:
-    target = f"/v1/deliberations?format=parquet&siren={RENNES}&annee=2024"
+    target = f"/v1/exports/deliberations.parquet?siren={RENNES}&annee=2024"
     inline = Client(_services(fresh_env, 5_000_000)).get(target)
     assert inline["isBase64Encoded"] is True
     response = Client(_services(fresh_env, 0)).get(target)
@@ -136,7 +215,7 @@ def test_large_parquet_redirects_to_identical_bytes(fresh_env: tuple[Any, Any, A
 
 def test_parquet_limit_counts_the_base64_payload(fresh_env: tuple[Any, Any, Any], seeded: Any) -> None:
     """Binary bodies reach Lambda base64-encoded: the limit applies to that size, not the raw bytes."""
-    target = f"/v1/deliberations?format=parquet&siren={RENNES}"
+    target = f"/v1/exports/deliberations.parquet?siren={RENNES}"
     raw = _inline_bytes(Client(_services(fresh_env, 5_000_000)).get(target))
     encoded = payload_size(len(raw), "parquet")
     assert encoded == len(base64.b64encode(raw)) > len(raw)
@@ -197,6 +276,18 @@ def test_store_export_is_create_only(seeded: Any) -> None:
     assert len(seeded.list_versions(key)) == 1
     assert seeded.get_bytes(key) == b"a,b\r\n"
     assert stored_length(seeded, key) == 5
+
+
+def test_store_export_from_a_file(seeded: Any, tmp_path: Any) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes(b"x" * 3_000_000)
+    key = layout.public_export_key("3" * 64, "csv")
+    assert store_export(seeded, key, path, "csv") is True
+    assert store_export(seeded, key, path, "csv", checked=True) is False
+    head = seeded.head(key)
+    assert head["ContentLength"] == 3_000_000 and head["ContentType"].startswith("text/csv")
+    assert head["ContentDisposition"] == 'attachment; filename="deliberations.csv"'
+    assert len(seeded.list_versions(key)) == 1
 
 
 def test_store_export_propagates_other_s3_errors(seeded: Any) -> None:

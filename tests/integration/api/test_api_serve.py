@@ -57,8 +57,8 @@ def test_routes_over_http(server_url: str) -> None:
 
 
 def test_concurrent_requests(server_url: str) -> None:
-    """Each response answers its own request (powertools keeps the current event on a class attribute:
-    without the server's resolve lock, concurrent requests swapped query strings)."""
+    """Each response answers its own request (resolved in parallel, one resolver per worker; see
+    test_api_serve_parallel for the synchronised version)."""
     targets = [f"/v1/deliberations?limit={n}" for n in range(1, 9)] + ["/v1/stats?group=annee"] * 4
     for _ in range(4):
         with ThreadPoolExecutor(max_workers=12) as pool:

@@ -4,7 +4,8 @@ Modules: :mod:`.routes` (the route table), :mod:`.params` (query parameters, Fre
 :mod:`.dataset` (partition listing, /tmp cache by S3 version, data version for ETags), :mod:`.query`
 (DuckDB queries, bound parameters), :mod:`.collectivites` (directory adapter), :mod:`.reports`
 (collectivités, GeoJSON, mReport rows), :mod:`.models` (response models), :mod:`.openapi`,
-:mod:`.app` (the powertools resolver), :mod:`.local_server` (``regate serve``) and
+:mod:`.exports` (export route: inline, fixed stored exports, 413), :mod:`.resolver` (powertools resolver
+with request state per instance, HEAD), :mod:`.app` (the routes), :mod:`.local_server` (``regate serve``) and
 :mod:`.sampledata` (synthetic public partitions for tests and the benchmark). Heavy imports (duckdb)
 happen lazily.
 """

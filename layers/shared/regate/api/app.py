@@ -1,4 +1,4 @@
-"""The resolver: every route of ``/v1`` on a powertools ``APIGatewayHttpResolver``.
+"""The resolver: every route of ``/v1`` on a powertools ``RequestScopedResolver``.
 
 The same resolver runs in Lambda (:mod:`api_handler`) and locally (``regate serve`` through
 :mod:`regate.api.local_server`). Dependencies (stores, query layer, collectivité directory, settings)
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler import CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from botocore.exceptions import ClientError
 
@@ -30,10 +30,11 @@ from regate.api.errors import ApiError, invalid_value, not_found
 from regate.api.openapi import docs_page, openapi_document
 from regate.api.params import ApiParams, parse_params
 from regate.api.query import ActesQuery, Cursor, Filtres
+from regate.api.resolver import RequestScopedResolver
 from regate.api.routes import ROUTES_BY_ID
 from regate.clock import PARIS, Clock, SystemClock
 from regate.settings import Settings
-from regate.storage import layout
+from regate.storage import layout, media
 from regate.storage.store import ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ REPORTS = ("deliberations",)
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": "ETag",
+    # answers echo parts of the request (error messages): never let a browser sniff them as HTML
+    "X-Content-Type-Options": "nosniff",
 }
 JSON = "application/json"
 
@@ -95,7 +98,7 @@ def build_services(
 
 
 # ------------------------------------------------------------------------------------ helpers
-def _raw_params(app: APIGatewayHttpResolver) -> dict[str, list[str]]:
+def _raw_params(app: RequestScopedResolver) -> dict[str, list[str]]:
     event = app.current_event
     raw = event.get("rawQueryString")
     if raw is not None:
@@ -104,17 +107,17 @@ def _raw_params(app: APIGatewayHttpResolver) -> dict[str, list[str]]:
     return {k: [v] for k, v in single.items()}
 
 
-def _params(app: APIGatewayHttpResolver, model: type[ApiParams]) -> Any:
+def _params(app: RequestScopedResolver, model: type[ApiParams]) -> Any:
     return parse_params(model, _raw_params(app))
 
 
-def _etag(version: str, app: APIGatewayHttpResolver) -> str:
+def _etag(version: str, app: RequestScopedResolver) -> str:
     event = app.current_event
     seed = f"{version}\n{event.raw_path or event.path}\n{event.get('rawQueryString') or ''}"
     return '"' + hashlib.sha256(seed.encode()).hexdigest()[:32] + '"'
 
 
-def _matches(app: APIGatewayHttpResolver, etag: str) -> bool:
+def _matches(app: RequestScopedResolver, etag: str) -> bool:
     header = app.current_event.get_header_value("if-none-match", case_sensitive=False) or ""
     candidates = [c.strip().removeprefix("W/") for c in header.split(",")]
     return "*" in candidates or etag in candidates
@@ -125,7 +128,7 @@ def _base_headers(services: ApiServices, cacheable: bool = True) -> dict[str, st
     return {**CORS_HEADERS, "Cache-Control": cache}
 
 
-def not_modified_or(app: APIGatewayHttpResolver, services: ApiServices, version: str) -> Response | None:
+def not_modified_or(app: RequestScopedResolver, services: ApiServices, version: str) -> Response | None:
     """304 when the client already holds this version."""
     etag = _etag(version, app)
     if _matches(app, etag):
@@ -134,7 +137,7 @@ def not_modified_or(app: APIGatewayHttpResolver, services: ApiServices, version:
 
 
 def respond(
-    app: APIGatewayHttpResolver,
+    app: RequestScopedResolver,
     services: ApiServices,
     version: str,
     body: Any,
@@ -151,34 +154,41 @@ def respond(
 
 
 def export_response(
-    app: APIGatewayHttpResolver, services: ApiServices, filtres: Filtres, sort: str, fmt: str, known: str
+    app: RequestScopedResolver, services: ApiServices, filtres: Filtres, sort: str, fmt: str, known: str
 ) -> Response:
-    """The filtered set as CSV/Parquet: inline when small, else 302 to the stored export.
+    """The filtered set as CSV/Parquet: inline when small, else 302 to a stored fixed export, else 413.
 
-    ``known`` is the data version from the cheap listing: when the export for it is already stored
-    (and too big to inline) nothing is recomputed. Otherwise the export is built; the key then uses
-    the version it was really built from, so stored bytes always match their key."""
+    ``known`` is the data version from the cheap listing: when the fixed export for it is already stored
+    nothing is recomputed. Otherwise the export is built into a local file; a stored key then uses the
+    version it was really built from, so stored bytes always match their key (see :mod:`.exports`)."""
     limit = services.settings.api_inline_export_max_bytes
-    name = f"deliberations.{fmt}"
-    key = layout.public_export_key(filtres.export_digest(known, sort, fmt), fmt)
-    length = exports.stored_length(services.curated, key)
-    if length is not None and exports.payload_size(length, fmt) > limit:
+    name = exports.file_name(fmt)
+    shape = exports.stored_shape(filtres, sort)
+    key = layout.public_export_key(filtres.export_digest(known, sort, fmt), fmt) if shape else None
+    length = exports.stored_length(services.curated, key) if key else None
+    if key and length is not None and exports.payload_size(length, fmt) > limit:
         return _export_redirect(app, services, known, key, name)
-    body, version = services.query.export(filtres, sort, fmt)
-    if exports.payload_size(len(body), fmt) <= limit:
-        disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
-        inline: str | bytes = body.decode() if fmt == "csv" else body
-        return respond(app, services, version, inline, exports.CONTENT_TYPES[fmt], disposition)
-    checked = version == known and length is None
-    if version != known:
-        key = layout.public_export_key(filtres.export_digest(version, sort, fmt), fmt)
-    if exports.store_export(services.curated, key, body, fmt, checked=checked):
-        logger.info("Export stored", extra={"key": key, "bytes": len(body)})
+    with exports.scratch_file(services.query.dataset.cache_dir, fmt) as path:
+        version = services.query.export_to(filtres, sort, fmt, path)
+        size = path.stat().st_size
+        if exports.payload_size(size, fmt) <= limit:
+            disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+            body = path.read_bytes()
+            inline: str | bytes = body.decode() if fmt == "csv" else body
+            return respond(app, services, version, inline, exports.CONTENT_TYPES[fmt], disposition)
+        if key is None:
+            logger.info("Export refused (too large, not a fixed export)", extra={"bytes": size})
+            raise exports.too_large(size, limit, fmt)
+        checked = version == known and length is None
+        if version != known:
+            key = layout.public_export_key(filtres.export_digest(version, sort, fmt), fmt)
+        if exports.store_export(services.curated, key, path, fmt, checked=checked):
+            logger.info("Export stored", extra={"key": key, "bytes": size, "shape": shape})
     return _export_redirect(app, services, version, key, name)
 
 
 def _export_redirect(
-    app: APIGatewayHttpResolver, services: ApiServices, version: str, key: str, name: str
+    app: RequestScopedResolver, services: ApiServices, version: str, key: str, name: str
 ) -> Response:
     etag = _etag(version, app)
     headers = {**_base_headers(services), "ETag": etag}
@@ -186,6 +196,14 @@ def _export_redirect(
         return Response(304, headers=headers, body="")
     url = exports.presigned_export_url(services.curated, key, name, services.settings.api_presign_seconds)
     return Response(302, headers={**headers, "Location": url}, body="")
+
+
+def _to_export_route(app: RequestScopedResolver, services: ApiServices, fmt: str) -> Response:
+    """``/v1/deliberations?format=csv|parquet`` → 307 to the export route, same filters and sort (the
+    export route has its own throttle; ``limit``, ``cursor`` and ``fields`` do not apply to an export)."""
+    query = {k: v for k, v in _raw_params(app).items() if k in exports.ExportParams.model_fields}
+    target = exports.export_path(fmt) + (f"?{urlencode(query, doseq=True)}" if query else "")
+    return Response(307, headers={**_base_headers(services), "Location": target}, body="")
 
 
 def error_response(services: ApiServices | None, error: ApiError) -> Response:
@@ -214,9 +232,10 @@ def _freshness(store: ObjectStore, stage: str) -> tuple[str | None, bool]:
 
 
 # ------------------------------------------------------------------------------------- the app
-def create_app(services: ApiServices) -> APIGatewayHttpResolver:
-    """A resolver bound to ``services`` (one per thread in ``regate serve``: resolvers keep request state)."""
-    app = APIGatewayHttpResolver(
+def create_app(services: ApiServices) -> RequestScopedResolver:
+    """A resolver bound to ``services``; it serves one request at a time (``regate serve`` builds one per
+    worker thread, see :mod:`.resolver`). Every GET route also answers HEAD."""
+    app = RequestScopedResolver(
         cors=CORSConfig(
             allow_origin="*", expose_headers=["ETag"], allow_headers=["If-None-Match"], max_age=600
         )
@@ -236,7 +255,7 @@ def create_app(services: ApiServices) -> APIGatewayHttpResolver:
         logger.exception("Erreur interne")
         return error_response(s, ApiError(500, "Erreur interne du service ; réessayez plus tard."))
 
-    @app.get(ROUTES_BY_ID["health"].resolver_path)
+    @app.get_and_head(ROUTES_BY_ID["health"].resolver_path)
     def health() -> Response:
         _params(app, ROUTES_BY_ID["health"].params)
         snapshot = s.query.dataset.snapshot()
@@ -252,19 +271,19 @@ def create_app(services: ApiServices) -> APIGatewayHttpResolver:
         )
         return respond(app, s, version, body.model_dump(mode="json"))
 
-    @app.get(ROUTES_BY_ID["openapi"].resolver_path)
+    @app.get_and_head(ROUTES_BY_ID["openapi"].resolver_path)
     def openapi() -> Response:
         _params(app, ROUTES_BY_ID["openapi"].params)
         document = openapi_document(s.base_url)
         return respond(app, s, _static_version(document), document)
 
-    @app.get(ROUTES_BY_ID["docs"].resolver_path)
+    @app.get_and_head(ROUTES_BY_ID["docs"].resolver_path)
     def docs() -> Response:
         _params(app, ROUTES_BY_ID["docs"].params)
         document = openapi_document(s.base_url)
         return respond(app, s, _static_version(document), docs_page(document), "text/html; charset=utf-8")
 
-    @app.get(ROUTES_BY_ID["deliberations"].resolver_path)
+    @app.get_and_head(ROUTES_BY_ID["deliberations"].resolver_path)
     def deliberations() -> Response:
         params = _params(app, ROUTES_BY_ID["deliberations"].params)
         filtres = Filtres.from_params(params, natures=(1,))
@@ -272,12 +291,12 @@ def create_app(services: ApiServices) -> APIGatewayHttpResolver:
         if limit > s.settings.api_max_limit:
             raise invalid_value("limit", f"valeur trop grande (maximum {s.settings.api_max_limit})")
         cursor = Cursor.decode(params.cursor, params.sort, filtres) if params.cursor else None
+        if params.format in exports.FORMATS:
+            return _to_export_route(app, s, params.format)
         known = s.query.version(filtres)
         early = not_modified_or(app, s, known)
         if early is not None:
             return early
-        if params.format in {"csv", "parquet"}:
-            return export_response(app, s, filtres, params.sort, params.format, known)
         page = s.query.page(filtres, params.sort, limit, cursor, params.fields)
         for row in page.rows:
             if "annexes" in row:
@@ -291,7 +310,7 @@ def create_app(services: ApiServices) -> APIGatewayHttpResolver:
         body = models.DeliberationsPage(data=page.rows, total=page.total, next=next_url)
         return respond(app, s, page.version, body.model_dump(mode="json"))
 
-    @app.get(ROUTES_BY_ID["deliberations_scdl"].resolver_path)
+    @app.get_and_head(ROUTES_BY_ID["deliberations_scdl"].resolver_path)
     def deliberations_scdl(siren: str, annee: str) -> Response:
         _params(app, ROUTES_BY_ID["deliberations_scdl"].params)
         national = siren == layout.NATIONAL
@@ -318,7 +337,7 @@ def create_app(services: ApiServices) -> APIGatewayHttpResolver:
             {"Content-Disposition": f'attachment; filename="{siren}-{annee}.csv"'},
         )
 
-    @app.get(ROUTES_BY_ID["collectivites"].resolver_path)
+    @app.get_and_head(ROUTES_BY_ID["collectivites"].resolver_path)
     def collectivites() -> Response:
         params = _params(app, ROUTES_BY_ID["collectivites"].params)
         filtres = Filtres(sirens=tuple(sorted(params.siren)))
@@ -330,7 +349,7 @@ def create_app(services: ApiServices) -> APIGatewayHttpResolver:
         body = models.Collectivites(data=data, total=len(data))
         return respond(app, s, summary.version, body.model_dump(mode="json"))
 
-    @app.get(ROUTES_BY_ID["collectivites_geojson"].resolver_path)
+    @app.get_and_head(ROUTES_BY_ID["collectivites_geojson"].resolver_path)
     def collectivites_geojson() -> Response:
         params = _params(app, ROUTES_BY_ID["collectivites_geojson"].params)
         filtres = Filtres(sirens=tuple(sorted(params.siren)), annee=params.annee)
@@ -352,7 +371,7 @@ def create_app(services: ApiServices) -> APIGatewayHttpResolver:
         )
         return respond(app, s, summary.version, body, "application/geo+json")
 
-    @app.get(ROUTES_BY_ID["stats"].resolver_path)
+    @app.get_and_head(ROUTES_BY_ID["stats"].resolver_path)
     def stats() -> Response:
         params = _params(app, ROUTES_BY_ID["stats"].params)
         if params.nature is not None:
@@ -367,7 +386,7 @@ def create_app(services: ApiServices) -> APIGatewayHttpResolver:
         body = models.Stats(group=params.group, data=result.rows, total=sum(r["nombre"] for r in result.rows))
         return respond(app, s, result.version, body.model_dump(mode="json"))
 
-    @app.get(ROUTES_BY_ID["mreport"].resolver_path)
+    @app.get_and_head(ROUTES_BY_ID["mreport"].resolver_path)
     def mreport(report: str) -> Response:
         params = _params(app, ROUTES_BY_ID["mreport"].params)
         if report not in REPORTS:
@@ -410,7 +429,7 @@ def create_app(services: ApiServices) -> APIGatewayHttpResolver:
             return respond(app, s, version, reports.mreport_csv(rows).decode(), "text/csv; charset=utf-8")
         return respond(app, s, version, {"data": rows})
 
-    @app.get(ROUTES_BY_ID["document"].resolver_path)
+    @app.get_and_head(ROUTES_BY_ID["document"].resolver_path)
     def document(id: str) -> Response:
         _params(app, ROUTES_BY_ID["document"].params)
         missing = not_found("Document introuvable ou non publié.")
@@ -422,9 +441,11 @@ def create_app(services: ApiServices) -> APIGatewayHttpResolver:
         keys = sorted(s.curated.list_keys(prefix))
         if not keys:
             raise missing
+        # S3 answers the presigned GET with an allow-listed type, as an attachment (never rendered inline)
+        overrides = media.presigned_response_params(keys[0].rsplit("/", 1)[-1])
         url = s.curated.client.generate_presigned_url(
             "get_object",
-            Params={"Bucket": s.curated.bucket, "Key": keys[0]},
+            Params={"Bucket": s.curated.bucket, "Key": keys[0], **overrides},
             ExpiresIn=s.settings.api_presign_seconds,
         )
         headers = {
@@ -444,8 +465,20 @@ def create_app(services: ApiServices) -> APIGatewayHttpResolver:
         body, etag = found
         return respond(app, s, etag, body.decode("utf-8"), content_type)
 
-    app.get(ROUTES_BY_ID["catalog_jsonld"].resolver_path)(lambda: catalog("jsonld"))
-    app.get(ROUTES_BY_ID["catalog_csv"].resolver_path)(lambda: catalog("csv"))
+    app.get_and_head(ROUTES_BY_ID["catalog_jsonld"].resolver_path)(lambda: catalog("jsonld"))
+    app.get_and_head(ROUTES_BY_ID["catalog_csv"].resolver_path)(lambda: catalog("csv"))
+
+    def export(fmt: str) -> Response:
+        params = _params(app, ROUTES_BY_ID[f"export_{fmt}"].params)
+        filtres = Filtres.from_params(params, natures=(1,))
+        known = s.query.version(filtres)
+        early = not_modified_or(app, s, known)
+        if early is not None:
+            return early
+        return export_response(app, s, filtres, params.sort, fmt, known)
+
+    app.get_and_head(ROUTES_BY_ID["export_csv"].resolver_path)(lambda: export("csv"))
+    app.get_and_head(ROUTES_BY_ID["export_parquet"].resolver_path)(lambda: export("parquet"))
     return app
 
 

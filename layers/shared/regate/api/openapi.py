@@ -26,9 +26,11 @@ STATUS_TEXT = {
     200: "Succès",
     302: "Redirection vers une URL présignée de courte durée (document, ou export volumineux)",
     304: "Non modifié (If-None-Match)",
+    307: "Redirection vers la route d'export (`/v1/exports/…`), mêmes filtres",
     400: "Paramètre inconnu (ceux qu'ajoutent navigateurs et bibliothèques, comme `_` ou `callback`, "
     "sont ignorés)",
     404: "Introuvable",
+    413: "Export trop volumineux pour une réponse directe (restreindre les filtres, ou export complet)",
     422: "Valeur de paramètre invalide",
 }
 
@@ -37,7 +39,15 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     paths: dict[str, Any] = {}
     for route in ROUTES:
-        paths[route.path] = {"get": _operation(route, schemas)}
+        get = _operation(route, schemas)
+        head = {
+            **get,
+            "operationId": f"{route.operation_id}_head",
+            "summary": f"{route.summary} (en-têtes seuls)",
+            "description": "Comme GET, mêmes en-têtes (dont Content-Length), sans corps.",
+            "responses": {code: _without_content(entry) for code, entry in get["responses"].items()},
+        }
+        paths[route.path] = {"get": get, "head": head}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -46,6 +56,7 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
             "description": (
                 "API en lecture seule sur les actes publiés des collectivités (SCDL délibérations). "
                 "Toutes les réponses portent un ETag (version des données) et Cache-Control ; "
+                "chaque route GET répond aussi à HEAD (mêmes en-têtes, sans corps) ; "
                 'CORS ouvert (`*`). Erreurs en JSON : `{"erreur": {"code", "message"}}`. '
                 "Un paramètre inconnu est une erreur 400, sauf ceux qu'ajoutent navigateurs, jQuery et "
                 "traceurs de liens, ignorés sur toutes les routes : "
@@ -107,7 +118,7 @@ def _operation(route: RouteSpec, schemas: dict[str, Any]) -> dict[str, Any]:
                 "ETag": {"schema": {"type": "string"}, "description": "Version des données"},
                 "Cache-Control": {"schema": {"type": "string"}},
             }
-        elif status == 302:
+        elif status in {302, 307}:
             entry["headers"] = {"Location": {"schema": {"type": "string"}}}
         elif status >= 400:
             from regate.api.models import Error
@@ -125,6 +136,10 @@ def _operation(route: RouteSpec, schemas: dict[str, Any]) -> dict[str, Any]:
         "parameters": parameters,
         "responses": responses,
     }
+
+
+def _without_content(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if k != "content"}
 
 
 def _ref(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, Any]:

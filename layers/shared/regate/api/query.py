@@ -415,6 +415,18 @@ class ActesQuery:
 
     def export(self, filtres: Filtres, sort: str, fmt: str) -> tuple[bytes, str]:
         """The whole filtered set as SCDL CSV or Parquet (public columns), plus its data version."""
+        self.dataset.cache_dir.mkdir(parents=True, exist_ok=True)
+        out = Path(self.dataset.cache_dir) / f".export-{uuid.uuid4().hex}.{fmt}"
+        try:
+            version = self.export_to(filtres, sort, fmt, out)
+            return out.read_bytes(), version
+        finally:
+            out.unlink(missing_ok=True)
+
+    def export_to(self, filtres: Filtres, sort: str, fmt: str, out: Path) -> str:
+        """Write the export to the local file ``out`` (the caller owns it); return its data version.
+
+        On disk, not in memory: the caller looks at the size before deciding to read, store or refuse it."""
         files = self._files(filtres)
         version = files.version
         column, _ = SORT_COLUMNS[sort.lstrip("-")]
@@ -430,17 +442,16 @@ class ActesQuery:
             select = ", ".join(c for c in DELIBERATION_FIELDS if c != "annexes") + ", annexes"
             empty_header = b""
         if files.empty and fmt == "csv":
-            return empty_header, version
+            out.write_bytes(empty_header)
+            return version
         where, args = filtres.where()
-        self.dataset.cache_dir.mkdir(parents=True, exist_ok=True)
-        out = Path(self.dataset.cache_dir) / f".export-{uuid.uuid4().hex}.{fmt}"
         if files.empty:
             cur = self._cursor()
             try:
-                return _empty_parquet(cur, out), version
+                _empty_parquet(cur, out)
+                return version
             finally:
                 cur.close()
-                out.unlink(missing_ok=True)
         options = (
             "FORMAT csv, HEADER true, DELIMITER ',', NEW_LINE '\r\n'"
             if fmt == "csv"
@@ -454,10 +465,9 @@ class ActesQuery:
                 f"COPY (SELECT {select} FROM {files.sql} WHERE {where} {order}) TO '{out}' ({options})",
                 [*files.params, *args],
             )
-            return out.read_bytes(), version
+            return version
         finally:
             cur.close()
-            out.unlink(missing_ok=True)
 
     # ------------------------------------------------------------------------------ stats
     def stats(self, filtres: Filtres, group: str) -> QueryResult:

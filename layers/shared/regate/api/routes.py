@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from regate.api import models
+from regate.api.exports import ExportParams
 from regate.api.params import (
     ApiParams,
     CollectivitesParams,
@@ -87,13 +88,41 @@ ROUTES: tuple[RouteSpec, ...] = (
         "deliberations",
         "Recherche de délibérations",
         "Délibérations (nature 1) publiques. Pagination par curseur (stable malgré les ajouts) ; "
-        "`format=csv` renvoie tout l'ensemble filtré au format SCDL, `format=parquet` en Parquet. "
-        "Un export trop volumineux pour une réponse directe (limite de 6 Mo d'API Gateway + Lambda) "
-        "répond 302 vers une URL présignée de courte durée, aux octets identiques.",
+        "`format=csv` (SCDL) et `format=parquet` renvoient 307 vers `/v1/exports/deliberations.csv` ou "
+        "`.parquet` avec les mêmes filtres et le même tri.",
         DeliberationsParams,
         models.DeliberationsPage,
-        content_types=("application/json", "text/csv", "application/vnd.apache.parquet"),
-        statuses=(200, 302, 304, 400, 404, 422),
+        statuses=(200, 304, 307, 400, 404, 422),
+    ),
+    RouteSpec(
+        "/v1/exports/deliberations.csv",
+        "export_csv",
+        "Export SCDL (CSV) des délibérations",
+        "Tout l'ensemble filtré (mêmes filtres et tri que `/v1/deliberations`), en pièce jointe. Jusqu'à "
+        "5 Mo, réponse directe ; au-delà, seuls les exports complets — sans filtre, une année (`annee`), une "
+        "collectivité (`siren`) ou une collectivité-année, dans l'ordre par défaut — répondent 302 vers une "
+        "URL présignée de courte durée (octets identiques, calculés une fois par version des données) ; "
+        "tout autre export volumineux répond 413. Limite de débit propre, plus basse que le reste de l'API.",
+        ExportParams,
+        None,
+        content_types=("text/csv",),
+        statuses=(200, 302, 304, 400, 413, 422),
+        tags=("exports",),
+    ),
+    RouteSpec(
+        "/v1/exports/deliberations.parquet",
+        "export_parquet",
+        "Export Parquet des délibérations",
+        "Tout l'ensemble filtré (mêmes filtres et tri que `/v1/deliberations`), en pièce jointe. Jusqu'à "
+        "5 Mo, réponse directe ; au-delà, seuls les exports complets — sans filtre, une année (`annee`), une "
+        "collectivité (`siren`) ou une collectivité-année, dans l'ordre par défaut — répondent 302 vers une "
+        "URL présignée de courte durée (octets identiques, calculés une fois par version des données) ; "
+        "tout autre export volumineux répond 413. Limite de débit propre, plus basse que le reste de l'API.",
+        ExportParams,
+        None,
+        content_types=("application/vnd.apache.parquet",),
+        statuses=(200, 302, 304, 400, 413, 422),
+        tags=("exports",),
     ),
     RouteSpec(
         "/v1/deliberations/{siren}/{annee}.csv",
@@ -154,7 +183,9 @@ ROUTES: tuple[RouteSpec, ...] = (
         "/v1/documents/{id}",
         "document",
         "Document publié",
-        "Redirection (302) vers une URL présignée de courte durée ; 404 si le document n'est pas publié.",
+        "Redirection (302) vers une URL présignée de courte durée ; le fichier est servi en pièce jointe "
+        "(`Content-Disposition: attachment`), avec un type parmi PDF, images et formats bureautiques, sinon "
+        "`application/octet-stream`. 404 si le document n'est pas publié.",
         NoParams,
         None,
         content_types=(),

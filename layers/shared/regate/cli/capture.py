@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from regate.capture.report import RunReport
+    from regate.cli.errors import OperatorError
+    from regate.settings import Settings
+    from regate.storage import ObjectStore
 
 CAPTURE_HELP = """
 Capture acknowledged acts from Pastell (API v2) into the raw bucket, as received.
@@ -81,6 +84,7 @@ def register(app: typer.Typer) -> None:
 
         from regate.capture.pull import CaptureOptions, run_capture
         from regate.capture.watermark import parse_pastell_timestamp
+        from regate.cli.errors import OperatorError, check_buckets, translate
         from regate.clock import SystemClock
         from regate.pastell.client import PastellClient, PastellError, make_pastell_session
         from regate.settings import get_settings
@@ -94,12 +98,14 @@ def register(app: typer.Typer) -> None:
                 raise typer.BadParameter(str(exc), param_hint="--since") from exc
         settings = get_settings()
         clock = SystemClock()
+        require_pastell_credentials(settings)
         try:
             client = PastellClient.from_settings(settings, make_pastell_session(settings, clock))
         except PastellError as exc:
-            console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(2) from exc
-        store = ObjectStore(make_s3_client(settings), settings.raw_bucket)
+            raise translate(exc) or OperatorError(str(exc), "check the REGATE_PASTELL_* settings") from exc
+        s3 = make_s3_client(settings)
+        check_buckets(settings, s3, settings.raw_bucket)
+        store = ObjectStore(s3, settings.raw_bucket)
         options = CaptureOptions.from_settings(
             settings,
             since=since,
@@ -118,7 +124,7 @@ def register(app: typer.Typer) -> None:
                     bar.advance(task, n)
 
             result = run_capture(client, store, clock, options, progress=progress)
-        _finish(result, report, console)
+        _finish(result, report, console, store, fatal=fatal_pastell_error(result, settings))
 
     @app.command("ingest", help=INGEST_HELP)
     def ingest(
@@ -138,6 +144,7 @@ def register(app: typer.Typer) -> None:
             ingest_local_file,
             ingest_report,
         )
+        from regate.cli.errors import OperatorError, check_buckets
         from regate.clock import SystemClock, utc_iso
         from regate.settings import get_settings
         from regate.storage import ObjectStore, make_s3_client
@@ -145,7 +152,9 @@ def register(app: typer.Typer) -> None:
         console = Console(stderr=True)
         settings = get_settings()
         clock = SystemClock()
-        store = ObjectStore(make_s3_client(settings), settings.raw_bucket)
+        s3 = make_s3_client(settings)
+        check_buckets(settings, s3, settings.raw_bucket)
+        store = ObjectStore(s3, settings.raw_bucket)
         started = utc_iso(clock.now())
         limits = DepotLimits.from_settings(settings)
         results = []
@@ -153,10 +162,10 @@ def register(app: typer.Typer) -> None:
             if item.startswith("s3://"):
                 bucket, _, key = item[len("s3://") :].partition("/")
                 if bucket != settings.raw_bucket:
-                    console.print(
-                        f"[red]{item}: only the raw bucket's inbox ({settings.raw_bucket}) is read[/red]"
+                    raise OperatorError(
+                        f"{item}: only the inbox of the raw bucket ({settings.raw_bucket}) is read",
+                        "copy the ZIP to s3://$REGATE_RAW_BUCKET/inbox/, or pass a local file",
                     )
-                    raise typer.Exit(2)
                 results.append(
                     ingest_guarded(key, lambda key=key: ingest_inbox_object(store, key, clock, limits=limits))
                 )
@@ -166,19 +175,50 @@ def register(app: typer.Typer) -> None:
                 results.append(
                     ingest_guarded(item, lambda item=item: ingest_local_file(store, item, clock, limits))
                 )
-        _finish(ingest_report(results, clock, started), report, console)
+        _finish(ingest_report(results, clock, started), report, console, store)
 
 
-def _finish(result: RunReport, report_path: Path | None, console: Console) -> None:
-    """Print the summary, write the report file, exit 1 on errors."""
-    from regate.settings import get_settings
-    from regate.storage import ObjectStore, make_s3_client
+def require_pastell_credentials(settings: Settings) -> None:
+    """No account configured at all: say so before calling Pastell (it would answer 401 per call)."""
+    from regate.cli.errors import OperatorError
 
-    settings = get_settings()
-    store = ObjectStore(make_s3_client(settings), settings.raw_bucket)
+    if not settings.pastell_url:
+        raise OperatorError("REGATE_PASTELL_URL is not set", "set REGATE_PASTELL_URL to the Pastell root URL")
+    if not (settings.pastell_token.get_secret_value() or settings.pastell_user):
+        raise OperatorError(
+            "no Pastell credentials configured",
+            "set REGATE_PASTELL_TOKEN, or REGATE_PASTELL_USER and REGATE_PASTELL_PASSWORD "
+            "(or REGATE_PASTELL_SECRET_ARN)",
+        )
+
+
+def fatal_pastell_error(result: RunReport, settings: Settings) -> OperatorError | None:
+    """Pastell could not be reached at all (the run failed on ``*`` before any document): exit 2, not 1."""
+    from regate.cli.errors import OperatorError
+
+    whole_run = [e for e in result.errors if e.id_e == "*" and e.id_d is None]
+    if whole_run and whole_run[0].reason == "injoignable" and not result.captured:
+        return OperatorError(
+            f"Pastell unreachable at {settings.pastell_url} ({(whole_run[0].message or '')[:160]})",
+            "check REGATE_PASTELL_URL and the network (the run report was saved)",
+        )
+    return None
+
+
+def _finish(
+    result: RunReport,
+    report_path: Path | None,
+    console: Console,
+    store: ObjectStore,
+    fatal: OperatorError | None = None,
+) -> None:
+    """Save and write the report; then the operator error if the run could not start, else print the
+    summary and exit 1 on errors."""
     result.save(store)
     if report_path is not None:
         report_path.write_bytes(result.to_json_bytes())
+    if fatal is not None:
+        raise fatal
     summary = result.summary()
     console.print(
         " · ".join(f"{name}: {count}" for name, count in summary.items())

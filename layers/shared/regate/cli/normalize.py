@@ -43,6 +43,7 @@ def _run(mode: str, report_path: Path | None, workers: int) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from regate.cli.errors import check_buckets
     from regate.normalize.run import run_normalize
     from regate.settings import get_settings
     from regate.storage import ObjectStore, make_s3_client
@@ -50,6 +51,7 @@ def _run(mode: str, report_path: Path | None, workers: int) -> None:
     console = Console(stderr=True)
     settings = get_settings()
     client = make_s3_client(settings)
+    check_buckets(settings, client, settings.raw_bucket, settings.curated_bucket)
     raw = ObjectStore(client, settings.raw_bucket)
     curated = ObjectStore(client, settings.curated_bucket)
     with Progress(

@@ -31,6 +31,7 @@ def publish(
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
+    from regate.cli.errors import OperatorError, check_buckets, translate
     from regate.datagouv.client import DatagouvClient
     from regate.datagouv.models import AuthError, DatagouvError
     from regate.datagouv.publisher import PublishOptions
@@ -42,11 +43,14 @@ def publish(
     console = Console(stderr=True)
     settings = get_settings()
     if not settings.datagouv_api_key.get_secret_value():
-        console.print(
-            "[red]REGATE_DATAGOUV_API_KEY is not set (or REGATE_DATAGOUV_SECRET_ARN): nothing published."
+        raise OperatorError(
+            f"no data.gouv.fr API key for {settings.datagouv_url}: nothing published",
+            "set REGATE_DATAGOUV_API_KEY (or REGATE_DATAGOUV_SECRET_ARN); "
+            "REGATE_DATAGOUV_URL names the portal",
         )
-        raise typer.Exit(1)
-    curated = ObjectStore(make_s3_client(settings), settings.curated_bucket)
+    s3 = make_s3_client(settings)
+    check_buckets(settings, s3, settings.curated_bucket)
+    curated = ObjectStore(s3, settings.curated_bucket)
     client = DatagouvClient.from_settings(settings, dry_run=dry_run)
     options = PublishOptions.from_settings(settings, dry_run=dry_run)
     try:
@@ -69,6 +73,9 @@ def publish(
         )
         raise typer.Exit(1) from exc
     except (DatagouvError, StateCorrupt) as exc:
+        unreachable = translate(exc) if isinstance(exc, DatagouvError) and exc.status is None else None
+        if unreachable is not None:
+            raise unreachable from exc
         console.print(f"[red]Stopped: {exc}")
         raise typer.Exit(1) from exc
 

@@ -15,9 +15,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve the read-only API (`/v1/…`) over the curated bucket, e.g. http://127.0.0.1:8000/v1/docs."""
         from regate.api.local_server import serve_api, serve_until_interrupted
+        from regate.cli.errors import check_buckets
         from regate.settings import get_settings
+        from regate.storage import make_s3_client
 
-        server = serve_api(get_settings(), host, port)
+        settings = get_settings()
+        check_buckets(settings, make_s3_client(settings), settings.curated_bucket)
+        server = serve_api(settings, host, port)
         bound_host, bound_port = server.server_address[:2]
         typer.echo(f"API Rég@te : http://{bound_host}:{bound_port}/v1/docs (Ctrl+C pour arrêter)")
         serve_until_interrupted(server)

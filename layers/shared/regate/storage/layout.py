@@ -27,7 +27,8 @@ Curated bucket (``REGATE_CURATED_BUCKET``), a pure function of raw + settings::
     actes/siren={siren}/annee={annee}/data.parquet          every act (internal, operators)
     public/actes/siren={siren}/annee={annee}/data.parquet   public acts only (the API reads this)
     public/documents/{document_id}/{file name}              published documents (non-enumerable ids)
-    public/exports/{sha256}.{csv|parquet}                   large API exports, content-addressed:
+    public/exports/{sha256}.{csv|parquet}                   large fixed API exports (all, one year, one
+                                                            SIREN, one SIREN-year), content-addressed:
                                                             sha256 of (data version, filters, sort,
                                                             format); expire after 2 days (lifecycle)
     quarantine/{id_e}/{id_d}.json                           rejected act + machine-readable reason

@@ -26,7 +26,7 @@ SHA256_META = "sha256"
 def make_s3_client(settings: Settings) -> Any:
     """An S3 client for AWS (empty endpoint) or any S3-compatible endpoint (path-style addressing)."""
     config = Config(
-        retries={"max_attempts": 5, "mode": "standard"},
+        retries={"max_attempts": settings.s3_max_attempts, "mode": "standard"},
         s3={"addressing_style": "path"} if settings.s3_endpoint_url else {},
         connect_timeout=10,
         read_timeout=60,
