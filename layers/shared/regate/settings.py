@@ -220,7 +220,7 @@ class Settings(BaseSettings):
         default=500_000, ge=1, description="Most records read from one DECP document"
     )
 
-        # --- regate serve (the API on a local port) ---------------------------------------------
+    # --- regate serve (the API on a local port) ---------------------------------------------
     serve_workers: int = Field(
         default=32, ge=1, le=512, description="Requests resolved in parallel (one resolver per worker)"
     )
@@ -237,7 +237,9 @@ class Settings(BaseSettings):
         default=64 * 1024, ge=0, description="Largest request body accepted (the API is read-only)"
     )
 
-    @field_validator("pastell_flux", "pastell_flux_sans_tdt", "pastell_transitions", "atexo_sirens", mode="before")
+    @field_validator(
+        "pastell_flux", "pastell_flux_sans_tdt", "pastell_transitions", "atexo_sirens", mode="before"
+    )
     @classmethod
     def _comma_list(cls, value: Any) -> tuple[str, ...]:
         if isinstance(value, str):
