@@ -111,7 +111,9 @@ class World:
         page = self.api("/v1/deliberations?limit=1000")
         assert page["statusCode"] == 200, page
         found |= {(r["siren"], r["delib_id"]) for r in json.loads(page["body"])["data"]}
-        export = self.api("/v1/deliberations?format=csv")
+        redirect = self.api("/v1/deliberations?format=csv")
+        assert redirect["statusCode"] == 307, redirect["statusCode"]  # exports have their own route
+        export = self.api("/v1/exports/deliberations.csv")
         assert export["statusCode"] == 200, export["statusCode"]
         found |= csv_ids(export["body"].encode())
         for year in years:
