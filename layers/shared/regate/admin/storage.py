@@ -223,20 +223,20 @@ class DecisionStore:
     ) -> tuple[list[AuditEntry], str | None]:
         """Entries newest first between two days (inclusive), for these SIRENs (``None``: all).
 
-        The SIREN is in the key: other collectivités' entries are skipped without being read. ``cursor`` is
-        the last key of the previous page."""
-        after = decode_cursor(cursor) if cursor else None
+        One LIST per month; the SIREN is in the key, so other collectivités' entries are skipped without
+        being read. ``cursor`` is the last key of the previous page."""
+        after = decode_cursor(cursor)[1] if cursor else None
         out: list[AuditEntry] = []
         reads = 0
         last_read: str | None = None
-        day = min(until, after[0].date()) if after else until
-        while day >= since:
+        month = date(until.year, until.month, 1)
+        while month >= date(since.year, since.month, 1):
             keys = []
-            for key in self.audit.list_keys(layout.admin_audit_day_prefix(day)):
+            for key in self.audit.list_keys(layout.admin_audit_month_prefix(month)):
                 parsed = layout.parse_admin_audit_key(key)
-                if parsed is None or (sirens is not None and parsed[1] not in sirens):
+                if parsed is None or not since <= parsed[0].date() <= until:
                     continue
-                if after is not None and key >= after[1]:
+                if (sirens is not None and parsed[1] not in sirens) or (after is not None and key >= after):
                     continue
                 keys.append(key)
             for key in sorted(keys, reverse=True):
@@ -253,7 +253,7 @@ class DecisionStore:
                     out.append(entry)
                     if len(out) >= limit:
                         return out, encode_cursor(key)
-            day -= timedelta(days=1)
+            month = (month - timedelta(days=1)).replace(day=1)
         return out, None
 
 

@@ -296,8 +296,12 @@ def parse_admin_config_key(key: str) -> tuple[str, str, str | None, str | None, 
     return None
 
 
+def admin_audit_month_prefix(day: date) -> str:
+    return f"{ADMIN_AUDIT_PREFIX}{day.year:04d}/{day.month:02d}/"
+
+
 def admin_audit_day_prefix(day: date) -> str:
-    return f"{ADMIN_AUDIT_PREFIX}{day.year:04d}/{day.month:02d}/{day.day:02d}/"
+    return f"{admin_audit_month_prefix(day)}{day.day:02d}/"
 
 
 def admin_audit_key(at: datetime, siren: str, entry_id: str) -> str:
