@@ -18,16 +18,51 @@ FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "normalize" / "pull
 RENNES = "213502388"
 BRUZ = "213500473"
 ACTS: tuple[dict[str, Any], ...] = (
-    {"siren": RENNES, "id_e": "12", "id_d": "DelibQ01", "nature": "1", "pod": "2", "numero": "DEL2024_101",
-     "objet": "Subvention au club de voile"},
-    {"siren": RENNES, "id_e": "12", "id_d": "DelibP02", "nature": "1", "pod": "3", "numero": "DEL2024_102",
-     "objet": "Budget annexe de l'eau"},
-    {"siren": RENNES, "id_e": "12", "id_d": "IndivQ03", "nature": "3", "pod": "2", "numero": "ARR2024_103",
-     "objet": "Nomination de Mme Durand"},
-    {"siren": RENNES, "id_e": "12", "id_d": "ContrQ04", "nature": "4", "pod": "", "numero": "CON2024_104",
-     "objet": "Convention avec le conservatoire"},
-    {"siren": BRUZ, "id_e": "13", "id_d": "BruzQ01", "nature": "1", "pod": "2", "numero": "DEL2024_201",
-     "objet": "Aménagement de la place"},
+    {
+        "siren": RENNES,
+        "id_e": "12",
+        "id_d": "DelibQ01",
+        "nature": "1",
+        "pod": "2",
+        "numero": "DEL2024_101",
+        "objet": "Subvention au club de voile",
+    },
+    {
+        "siren": RENNES,
+        "id_e": "12",
+        "id_d": "DelibP02",
+        "nature": "1",
+        "pod": "3",
+        "numero": "DEL2024_102",
+        "objet": "Budget annexe de l'eau",
+    },
+    {
+        "siren": RENNES,
+        "id_e": "12",
+        "id_d": "IndivQ03",
+        "nature": "3",
+        "pod": "2",
+        "numero": "ARR2024_103",
+        "objet": "Nomination de Mme Durand",
+    },
+    {
+        "siren": RENNES,
+        "id_e": "12",
+        "id_d": "ContrQ04",
+        "nature": "4",
+        "pod": "",
+        "numero": "CON2024_104",
+        "objet": "Convention avec le conservatoire",
+    },
+    {
+        "siren": BRUZ,
+        "id_e": "13",
+        "id_d": "BruzQ01",
+        "nature": "1",
+        "pod": "2",
+        "numero": "DEL2024_201",
+        "objet": "Aménagement de la place",
+    },
 )
 
 
@@ -120,7 +155,9 @@ class Caller:
     def __init__(self, app: Any) -> None:
         self.app = app
 
-    def __call__(self, method: str, path: str, who: dict[str, Any] | None, **kwargs: Any) -> tuple[int, Any, dict]:
+    def __call__(
+        self, method: str, path: str, who: dict[str, Any] | None, **kwargs: Any
+    ) -> tuple[int, Any, dict]:
         from regate.api.local_server import _LocalContext
 
         result = self.app.resolve(event(method, path, who, **kwargs), _LocalContext())
