@@ -146,9 +146,9 @@
     else headers["If-None-Match"] = "*";
     try {
       await api("/actes/" + cle + "/decision", { method: "PUT", headers, body: JSON.stringify({ decision, motif }) });
+      await chargerFile();
       statut("Décision « " + LIBELLES[decision] + " » enregistrée pour l'acte " + acte.numero +
         " ; la chaîne l'applique dans quelques minutes.", "ok");
-      await chargerFile();
       $("#statut").focus();
     } catch (error) {
       statut(error.message, "erreur");
@@ -172,8 +172,9 @@
     try {
       const out = await api("/decisions", { method: "POST", headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ client_request_id: id, motif, items }) });
-      statut(out.appliques + " acte(s) décidé(s), " + out.conflits + " modifié(s) entre-temps.", out.conflits ? "erreur" : "ok");
       await chargerFile();
+      statut(out.appliques + " acte(s) décidé(s), " + out.conflits + " modifié(s) entre-temps.", out.conflits ? "erreur" : "ok");
+      $("#statut").focus();
     } catch (error) {
       statut(error.message, "erreur");
     }
