@@ -34,8 +34,9 @@ def expected_files() -> dict[str, str]:
     files: dict[str, list[str]] = {LAYER: []}
     files.update({f"{function}/requirements.txt": [] for function in FUNCTIONS})
     for requirement in project["dependencies"]:
-        # typer/rich are the CLI: not needed in Lambda.
-        if _name(requirement) in {"typer", "rich"}:
+        # typer/rich are the CLI; PyJWT/cryptography verify tokens under `regate serve` (API Gateway's JWT
+        # authorizer does it in AWS): not needed in Lambda.
+        if _name(requirement) in {"typer", "rich", "pyjwt", "cryptography"}:
             continue
         files[PLACEMENT.get(_name(requirement), LAYER)].append(requirement)
     return {path: HEADER + "".join(f"{line}\n" for line in sorted(lines)) for path, lines in files.items()}

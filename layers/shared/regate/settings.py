@@ -237,8 +237,71 @@ class Settings(BaseSettings):
         default=64 * 1024, ge=0, description="Largest request body accepted (the API is read-only)"
     )
 
+    # --- back-office (write API /admin/v1, regate.admin) ---------------------------------------
+    admin_oidc_issuer: str = Field(
+        default="",
+        description="OIDC issuer of the operators' IdP (Keycloak: https://<idp>/realms/<realm>): "
+        "the JWT authorizer and `regate serve` accept tokens of this issuer only",
+    )
+    admin_oidc_audience: str = Field(
+        default="regate-admin-api", description="Required `aud` of access tokens (Keycloak audience mapper)"
+    )
+    admin_oidc_client_id: str = Field(default="regate-admin", description="Public client of the admin page")
+    admin_oidc_scope: str = Field(
+        default="openid profile regate-admin", description="Scopes the admin page asks for"
+    )
+    admin_required_scope: str = Field(
+        default="regate-admin",
+        description="Scope every access token must carry (tells access tokens from ID tokens); empty = none",
+    )
+    admin_claim_siren: str = Field(default="siren", description="Claim listing the user's SIREN(s)")
+    admin_claim_usertype: str = Field(default="usertype", description="Claim whose value ADMIN = OPSN admin")
+    admin_claim_roles: str = Field(
+        default="role_opendata", description="Claim whose value rh = actes individuels"
+    )
+    admin_jwt_leeway_seconds: int = Field(default=30, ge=0, le=300, description="Clock skew tolerated")
+    admin_max_token_bytes: int = Field(default=8192, ge=512, description="Longer bearer tokens are refused")
+    admin_jwks_refresh_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="`regate serve`: JWKS kept this long; an unknown kid refetches at most "
+        "this often (key rotation)",
+    )
+    admin_presign_seconds: int = Field(
+        default=300, ge=30, le=3600, description="Validity of document preview URLs (attachment)"
+    )
+    admin_batch_max_items: int = Field(default=200, ge=1, le=1000, description="Acts in one bulk decision")
+    admin_page_default_limit: int = Field(default=100, ge=1, description="Acts per page of the queue")
+    admin_page_max_limit: int = Field(default=500, ge=1)
+    admin_queue_max_partitions: int = Field(
+        default=200, ge=1, description="Collectivité-years one queue request may read (else: filter by siren)"
+    )
+    admin_max_body_bytes: int = Field(default=256 * 1024, ge=1024, description="Largest request body")
+    admin_motif_max_length: int = Field(default=500, ge=10)
+    admin_objet_max_length: int = Field(default=2000, ge=10, description="Longest corrected objet")
+    admin_audit_bucket: str = Field(
+        default="", description="Bucket of the audit log (Object Lock); empty = the curated bucket"
+    )
+    admin_audit_retention_days: int = Field(
+        default=0,
+        ge=0,
+        description="> 0: every audit entry is written under Object Lock (COMPLIANCE) for this many days "
+        "(the audit bucket must have Object Lock enabled)",
+    )
+    admin_audit_days_max: int = Field(
+        default=92, ge=1, description="Widest date range of one journal request"
+    )
+    admin_allowed_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="Origins allowed by CORS (empty: the page is served by the API itself)"
+    )
+
     @field_validator(
-        "pastell_flux", "pastell_flux_sans_tdt", "pastell_transitions", "atexo_sirens", mode="before"
+        "pastell_flux",
+        "pastell_flux_sans_tdt",
+        "pastell_transitions",
+        "atexo_sirens",
+        "admin_allowed_origins",
+        mode="before",
     )
     @classmethod
     def _comma_list(cls, value: Any) -> tuple[str, ...]:
@@ -246,7 +309,7 @@ class Settings(BaseSettings):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return tuple(value)
 
-    @field_validator("pastell_url", "datagouv_url", "public_base_url", "atexo_url")
+    @field_validator("pastell_url", "datagouv_url", "public_base_url", "atexo_url", "admin_oidc_issuer")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")

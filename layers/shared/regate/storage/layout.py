@@ -56,11 +56,21 @@ Marchés publics — curated bucket::
     decp/all/{annee}.json                                   national DECP file per year
     quarantine/decp/{plateforme}/{siren}/{annee}/{mm}.json  validation report of one raw answer (quarantined
                                                             records with reasons, warnings, repairs)
+
+Back-office (curated bucket; see the "back-office" section at the end of this module)::
+
+    config/decisions/{siren}/{id_e}/{id_d}.json             operator decision / objet correction of one act
+    config/decisions/{siren}/{id_e}/{id_d}/annexes/{rang}.json   operator decision on one annex
+    config/collectivites/{siren}.json                       per-collectivité switches set in the back-office
+    audit/admin/{yyyy}/{mm}/{dd}/{HHMMSSffffff}Z-{siren}-{uuid}.json
+                                                            append-only audit log (REGATE_ADMIN_AUDIT_BUCKET,
+                                                            default the curated bucket), create-only writes
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote
 
 # ----------------------------------------------------------------------------- raw bucket
@@ -350,3 +360,106 @@ def parse_decp_key(key: str) -> tuple[str, int] | None:
     """``decp/{siret|all}/{annee}.json`` → ``(siret or "all", annee)``."""
     match = re.fullmatch(r"decp/([0-9]{14}|all)/([0-9]{4})\.json", key or "")
     return (match.group(1), int(match.group(2))) if match else None
+
+
+# --------------------------------------------------------------------------------- back-office
+# Written by the write API (regate.admin) with conditional writes (If-Match / If-None-Match), one object per
+# act, per annex and per collectivité, under curated ``config/`` so that the S3 event on ``config/`` makes
+# the chain re-normalise what they concern. The audit log is outside ``config/`` (it changes no decision).
+ADMIN_DECISIONS_PREFIX = "config/decisions/"
+ADMIN_COLLECTIVITES_PREFIX = "config/collectivites/"
+ADMIN_AUDIT_PREFIX = "audit/admin/"
+_ANNEX_RANG = re.compile(r"\d{1,4}")
+_AUDIT_NAME = re.compile(r"(\d{12})Z-(\d{9})-([0-9a-f]{32})\.json")
+
+
+def admin_decisions_prefix(siren: str) -> str:
+    """Every back-office decision object of one collectivité (acts and annexes)."""
+    return f"{ADMIN_DECISIONS_PREFIX}{_siren_segment(siren)}/"
+
+
+def admin_acte_decision_key(siren: str, id_e: str, id_d: str) -> str:
+    return f"{admin_decisions_prefix(siren)}{safe_segment(id_e, 'id_e')}/{safe_segment(id_d, 'id_d')}.json"
+
+
+def admin_annexes_prefix(siren: str, id_e: str, id_d: str) -> str:
+    act = f"{safe_segment(id_e, 'id_e')}/{safe_segment(id_d, 'id_d')}"
+    return f"{admin_decisions_prefix(siren)}{act}/annexes/"
+
+
+def admin_annexe_decision_key(siren: str, id_e: str, id_d: str, rang: int) -> str:
+    """``rang`` is the annex's ``num`` in its Pastell field (the stamped copy keeps the number)."""
+    if isinstance(rang, bool) or not isinstance(rang, int) or not 0 <= rang <= 9999:
+        raise ValueError(f"Unsafe annex rank: {rang!r}")
+    return f"{admin_annexes_prefix(siren, id_e, id_d)}{rang}.json"
+
+
+def admin_collectivite_key(siren: str) -> str:
+    return f"{ADMIN_COLLECTIVITES_PREFIX}{_siren_segment(siren)}.json"
+
+
+def parse_admin_config_key(key: str) -> tuple[str, str, str | None, str | None, int | None] | None:
+    """A back-office object key → ``(kind, siren, id_e, id_d, rang)``; ``None`` for any other key.
+
+    ``kind`` is ``acte``, ``annexe`` or ``collectivite`` (then ``id_e``, ``id_d`` and ``rang`` are None).
+    Other ``config/`` keys (``config/overrides.csv``, ``config/collectivites.csv``) give ``None``.
+    """
+    try:
+        if key.startswith(ADMIN_COLLECTIVITES_PREFIX) and key.endswith(".json"):
+            siren = key[len(ADMIN_COLLECTIVITES_PREFIX) : -len(".json")]
+            return ("collectivite", _siren_segment(siren), None, None, None)
+        if not key.startswith(ADMIN_DECISIONS_PREFIX) or not key.endswith(".json"):
+            return None
+        parts = key[len(ADMIN_DECISIONS_PREFIX) : -len(".json")].split("/")
+        if len(parts) == 3:
+            siren, id_e, id_d = parts
+            siren = _siren_segment(siren)
+            return ("acte", siren, safe_segment(id_e, "id_e"), safe_segment(id_d, "id_d"), None)
+        if len(parts) == 5 and parts[3] == "annexes" and _ANNEX_RANG.fullmatch(parts[4]):
+            siren, id_e, id_d = parts[:3]
+            return (
+                "annexe",
+                _siren_segment(siren),
+                safe_segment(id_e, "id_e"),
+                safe_segment(id_d, "id_d"),
+                int(parts[4]),
+            )
+    except ValueError:
+        return None
+    return None
+
+
+def admin_audit_month_prefix(day: date) -> str:
+    return f"{ADMIN_AUDIT_PREFIX}{day.year:04d}/{day.month:02d}/"
+
+
+def admin_audit_day_prefix(day: date) -> str:
+    return f"{admin_audit_month_prefix(day)}{day.day:02d}/"
+
+
+def admin_audit_key(at: datetime, siren: str, entry_id: str) -> str:
+    """Time-ordered, unique, never reused: listing a day gives its entries in order; the SIREN in the name
+    lets a reader skip other collectivités' entries without reading them."""
+    if at.tzinfo is None or at.utcoffset() != timedelta(0):
+        raise ValueError("audit timestamps are UTC")
+    if not re.fullmatch(r"[0-9a-f]{32}", entry_id or ""):
+        raise ValueError(f"Audit entry id must be 32 hex digits: {entry_id!r}")
+    stamp = at.strftime("%H%M%S%f")
+    return f"{admin_audit_day_prefix(at.date())}{stamp}Z-{_siren_segment(siren)}-{entry_id}.json"
+
+
+def parse_admin_audit_key(key: str) -> tuple[datetime, str, str] | None:
+    """``audit/admin/…/{HHMMSSffffff}Z-{siren}-{uuid}.json`` → ``(UTC time, siren, entry id)``."""
+    if not key.startswith(ADMIN_AUDIT_PREFIX):
+        return None
+    parts = key[len(ADMIN_AUDIT_PREFIX) :].split("/")
+    if len(parts) != 4:
+        return None
+    match = _AUDIT_NAME.fullmatch(parts[3])
+    if match is None:
+        return None
+    try:
+        at = datetime.strptime(f"{parts[0]}{parts[1]}{parts[2]}{match.group(1)}", "%Y%m%d%H%M%S%f")
+    except ValueError:
+        return None
+    return at.replace(tzinfo=UTC), match.group(2), match.group(3)

@@ -45,6 +45,7 @@ class PutResult:
     written: bool
     version_id: str | None
     sha256: str
+    etag: str | None = None  # of the object written (None when nothing was written)
 
 
 class PreconditionFailed(Exception):
@@ -137,10 +138,12 @@ class ObjectStore:
         body: bytes,
         if_match: str | None,
         content_type: str = "application/json",
+        extra: dict[str, Any] | None = None,
     ) -> PutResult:
         """Write only if the object is still at ``if_match`` (or absent when ``if_match`` is None).
 
-        Raises :class:`PreconditionFailed` when another writer got there first.
+        Raises :class:`PreconditionFailed` when another writer got there first (or the object it expected
+        was deleted meanwhile). ``extra``: more ``put_object`` arguments (e.g. Object Lock retention).
         """
         digest = hashlib.sha256(body).hexdigest()
         kwargs: dict[str, Any] = {
@@ -149,6 +152,7 @@ class ObjectStore:
             "Body": body,
             "ContentType": content_type,
             "Metadata": {SHA256_META: digest},
+            **(extra or {}),
         }
         if if_match is None:
             kwargs["IfNoneMatch"] = "*"
@@ -161,8 +165,10 @@ class ObjectStore:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if code in {"PreconditionFailed", "ConditionalRequestConflict"} or status in {409, 412}:
                 raise PreconditionFailed(key) from exc
+            if if_match is not None and _is_missing(exc):  # If-Match on a key deleted meanwhile: 404
+                raise PreconditionFailed(key) from exc
             raise
-        return PutResult(key, True, response.get("VersionId"), digest)
+        return PutResult(key, True, response.get("VersionId"), digest, response.get("ETag"))
 
     def put_json_if_changed(self, key: str, value: Any) -> PutResult:
         return self.put_if_changed(key, dumps_canonical(value), content_type="application/json")
