@@ -15,6 +15,8 @@ from typing import Any
 from regate.storage import layout
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "normalize" / "pull_deliberation.json"
+#: the flux definition capture stores beside pulled acts (without it: ``a_statuer``, table_absente)
+FLUX_DEFINITION = FIXTURE.with_name("flux_deliberations_studio_megalis.json")
 RENNES = "213502388"
 BRUZ = "213500473"
 ACTS: tuple[dict[str, Any], ...] = (
@@ -68,6 +70,7 @@ ACTS: tuple[dict[str, Any], ...] = (
 
 def seed_raw(raw: Any) -> None:
     template = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    raw.put_if_changed(layout.flux_definition_key(template["capture"]["flux"]), FLUX_DEFINITION.read_bytes())
     for act in ACTS:
         doc = copy.deepcopy(template)
         cap = doc["capture"]

@@ -42,6 +42,7 @@ from regate.admin.routes import PREFIX, ROUTES_BY_ID, ActesParams, JournalParams
 from regate.admin.storage import ABSENT, AuditWriteFailed, Conflict, Current, DecisionStore, normalize_etag
 from regate.api.errors import ApiError, invalid_value, not_found
 from regate.api.params import parse_params
+from regate.api.resolver import RequestScopedResolver
 from regate.clock import Clock, SystemClock
 from regate.settings import Settings
 from regate.storage import layout
@@ -181,7 +182,7 @@ def content_security_policy(issuer: str) -> str:
 # ----------------------------------------------------------------------------------- the app
 def create_admin_app(services: AdminServices) -> APIGatewayHttpResolver:
     """A resolver bound to ``services`` (one per worker thread under ``regate serve``)."""
-    app = APIGatewayHttpResolver()
+    app = RequestScopedResolver()
     s = services
     cfg = s.settings
     static = _static_files()

@@ -83,10 +83,19 @@ def make_admin_server(
     """A threaded loopback server for ``/admin/v1`` (``port=0``: any free port); call ``serve_forever``."""
     from regate.admin.app import build_admin_services, create_admin_app
     from regate.admin.tokens import TokenVerifier
-    from regate.api.local_server import make_server, thread_local_resolver
+    from regate.api.local_server import make_server
 
     services = build_admin_services(settings, s3_client)
-    if verify is None:
-        verify = TokenVerifier.from_settings(settings).verify
-    resolve = thread_local_resolver(lambda: create_admin_app(services))
-    return make_server(host, port, jwt_authorizer(resolve, verify), verbose=verbose)
+    checked = verify or TokenVerifier.from_settings(settings).verify
+
+    class _AuthorizedResolver:
+        """One per worker of ``regate serve``: its own resolver behind the local JWT authorizer."""
+
+        def __init__(self) -> None:
+            app = create_admin_app(services)
+            self._resolve = jwt_authorizer(lambda event: app.resolve(event, None), checked)
+
+        def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+            return self._resolve(event)
+
+    return make_server(host, port, factory=_AuthorizedResolver, verbose=verbose)
