@@ -90,8 +90,10 @@ _FIXED_DATE = __import__("datetime").datetime(2024, 1, 1, tzinfo=__import__("dat
 
 
 # ------------------------------------------------------------------------------------ hostile
+@lru_cache(maxsize=2)
 def hostile_pdfs(seed: int = 0) -> dict[str, bytes]:
-    """Files that must give a clear result, never a crash: name → bytes."""
+    """Files that must give a clear result, never a crash: name → bytes (the bombs only through
+    :class:`~regate.search.extract.ExtractionWorker`, which bounds the memory)."""
     rnd = random.Random(seed)
     good = text_pdf(paragraphes(rnd, 3), "Délibération tronquée")
     return {
@@ -101,6 +103,7 @@ def hostile_pdfs(seed: int = 0) -> dict[str, bytes]:
         "tronque": good[: len(good) // 2],
         "chiffre": encrypted_pdf(),
         "bombe": flate_bomb_pdf(),
+        "bombe_contenu": content_bomb_pdf(),
         "page_geante": giant_page_pdf(),
         "contenu_casse": broken_stream_pdf(),
         "binaire_aleatoire": b"%PDF-1.4\n" + rnd.randbytes(4096),
@@ -151,12 +154,21 @@ def _stream(dictionary: bytes, data: bytes) -> bytes:
     )
 
 
+def _deflate_repeated(chunk: bytes, times: int) -> bytes:
+    """A zlib stream of ``chunk`` repeated ``times`` times, built in milliseconds: after a full flush the
+    compressor's output for the same chunk is the same bytes, so one block is repeated (the trailing
+    checksum is therefore wrong — readers inflate everything before they can tell)."""
+    compressor = zlib.compressobj(9)
+    first = compressor.compress(chunk) + compressor.flush(zlib.Z_FULL_FLUSH)
+    block = compressor.compress(chunk) + compressor.flush(zlib.Z_FULL_FLUSH)
+    return first + block * (times - 1) + compressor.flush()
+
+
+@lru_cache(maxsize=4)
 def flate_bomb_pdf(expanded_mb: int = 2048) -> bytes:
     """A page whose image is a ~2 MB Flate stream expanding to ``expanded_mb`` MB (a decompression bomb)."""
     side = int((expanded_mb * 1024 * 1024) ** 0.5)
-    compressor = zlib.compressobj(9)
-    chunk = bytes(1024 * 1024)
-    data = b"".join(compressor.compress(chunk) for _ in range(side * side // len(chunk))) + compressor.flush()
+    data = _deflate_repeated(bytes(1024 * 1024), side * side // (1024 * 1024))
     image = _stream(
         f"/Type /XObject /Subtype /Image /Width {side} /Height {side} /ColorSpace /DeviceGray "
         "/BitsPerComponent 8 /Filter /FlateDecode".encode(),
@@ -171,6 +183,19 @@ def flate_bomb_pdf(expanded_mb: int = 2048) -> bytes:
             b"/Resources << /XObject << /Im0 5 0 R >> >> >>",
             content,
             image,
+        ]
+    )
+
+
+@lru_cache(maxsize=4)
+def content_bomb_pdf(expanded_mb: int = 2048) -> bytes:
+    """A page whose content stream inflates to ``expanded_mb`` MB: PDFium must decode it to read the page."""
+    return _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+            _stream(b"/Filter /FlateDecode", _deflate_repeated(b" " * (1024 * 1024), expanded_mb)),
         ]
     )
 

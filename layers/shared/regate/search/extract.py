@@ -259,12 +259,21 @@ class _Ocr:
         if pixels > self.limits.max_render_pixels:
             scale *= (self.limits.max_render_pixels / pixels) ** 0.5
         bitmap = page.render(scale=scale, grayscale=True)
+        started = time.monotonic()
         try:
             image = bitmap.to_pil()
-            api.SetImage(image)
-            finished = api.Recognize(timeout=int(self.limits.page_seconds * 1000))
-            text = _clean(api.GetUTF8Text() or "")
-            confidences = [c for c in api.AllWordConfidences() if c >= 0]
+            finished, text, confidences = self._recognize(api, image, self.limits.page_seconds)
+            if finished and len("".join(text.split())) < self.limits.min_text_chars:
+                # automatic layout analysis sometimes finds no block on a sparse page: retry as sparse text
+                import tesserocr
+
+                left = self.limits.page_seconds - (time.monotonic() - started)
+                api.SetPageSegMode(tesserocr.PSM.SPARSE_TEXT)
+                try:
+                    if left > 0:
+                        finished, text, confidences = self._recognize(api, image, left)
+                finally:
+                    api.SetPageSegMode(tesserocr.PSM.AUTO)
         finally:
             bitmap.close()
         event: dict[str, Any] = {
@@ -276,6 +285,13 @@ class _Ocr:
         if not finished:
             event["motif"] = "delai_page"
         return event
+
+    @staticmethod
+    def _recognize(api: Any, image: Any, seconds: float) -> tuple[bool, str, list[int]]:
+        api.SetImage(image)
+        finished = bool(api.Recognize(timeout=max(1, int(seconds * 1000))))
+        text = _clean(api.GetUTF8Text() or "")
+        return finished, text, [c for c in api.AllWordConfidences() if c >= 0]
 
     def _api(self) -> Any:
         if self.api is not None or self.unavailable is not None:
@@ -356,6 +372,8 @@ class _Collector:
             statut, motif = "echec", motif or "interrompu"
         if statut == "echec" and self.pages:  # some pages were read before the failure: keep them
             statut = "partiel"
+        elif statut == "partiel" and not self.pages:
+            statut = "echec"
         kinds = {page.methode for page in self.pages if page.texte}
         methode: Methode = "aucune" if not kinds else ("mixte" if len(kinds) > 1 else kinds.pop())  # type: ignore[assignment]
         return ExtractedText(
