@@ -141,10 +141,15 @@ def corps_acte(rnd: random.Random, acte: ActeSynthetique, n: int = 4) -> list[st
 
 
 def actes(
-    count: int, seed: int = 0, sirens: int = 1000, documents_every: int = 10, start: int = 0
+    count: int,
+    seed: int = 0,
+    sirens: int = 1000,
+    documents_every: int = 10,
+    start: int = 0,
+    annex_ratio: float = 0.33,
 ) -> Iterator[ActeSynthetique]:
     """``count`` acts over ``sirens`` collectivités; every ``documents_every``-th act carries a main
-    document and (one time in three) an annex. Act ``i`` depends only on ``(seed, i)``."""
+    document and (with probability ``annex_ratio``) an annex. Act ``i`` depends only on ``(seed, i)``."""
     base = date(2020, 1, 1)
     for i in range(start, start + count):
         rnd = random.Random(f"{seed}:{i}")
@@ -160,6 +165,6 @@ def actes(
         )
         if documents_every and i % documents_every == 0:
             acte.documents.append(corps_acte(rnd, acte, rnd.randrange(2, 8)))
-            if rnd.random() < 0.33:
+            if rnd.random() < annex_ratio:
                 acte.documents.append(paragraphes(rnd, rnd.randrange(1, 5)))
         yield acte

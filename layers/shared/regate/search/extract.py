@@ -296,27 +296,35 @@ class _Ocr:
     def _api(self) -> Any:
         if self.api is not None or self.unavailable is not None:
             return self.api
-        try:
-            import tesserocr
-        except ImportError:
-            self.unavailable = "ocr_indisponible"
-            return None
-        path = tessdata_dir(self.limits.tessdata_dir)
-        if not (Path(path) / "fra.traineddata").is_file():
-            self.unavailable = "ocr_indisponible"
-            return None
-        try:
-            self.api = tesserocr.PyTessBaseAPI(
-                path=path, lang="fra", psm=tesserocr.PSM.AUTO, oem=tesserocr.OEM.LSTM_ONLY
-            )
-        except RuntimeError:
-            self.unavailable = "ocr_indisponible"
+        self.api, self.unavailable = _tesseract(tessdata_dir(self.limits.tessdata_dir))
         return self.api
 
     def close(self) -> None:
-        if self.api is not None:
-            self.api.End()
-            self.api = None
+        self.api = None  # the engine stays loaded for the next document (see _tesseract)
+
+
+_TESSERACT: dict[str, Any] = {}
+
+
+def _tesseract(path: str) -> tuple[Any, str | None]:
+    """One Tesseract engine per process and model folder: loading the French model costs ~0.3 s, paid
+    once per worker rather than once per document."""
+    if path in _TESSERACT:
+        return _TESSERACT[path], None
+    try:
+        import tesserocr
+    except ImportError:
+        return None, "ocr_indisponible"
+    if not (Path(path) / "fra.traineddata").is_file():
+        return None, "ocr_indisponible"
+    try:
+        api = tesserocr.PyTessBaseAPI(
+            path=path, lang="fra", psm=tesserocr.PSM.AUTO, oem=tesserocr.OEM.LSTM_ONLY
+        )
+    except RuntimeError:
+        return None, "ocr_indisponible"
+    _TESSERACT[path] = api
+    return api, None
 
 
 def tessdata_dir(configured: str = "") -> str:
