@@ -18,6 +18,7 @@ HEADER = "# Generated from pyproject.toml by `make requirements` — do not edit
 PLACEMENT = {
     "pyarrow": "functions/normalize/requirements.txt",
     "duckdb": "functions/api/requirements.txt",
+    "pypdfium2": "functions/normalize/requirements.txt",
 }
 LAYER = "layers/shared/requirements.txt"
 FUNCTIONS = ("functions/capture", "functions/normalize", "functions/publish", "functions/api")

@@ -295,6 +295,56 @@ class Settings(BaseSettings):
         default=(), description="Origins allowed by CORS (empty: the page is served by the API itself)"
     )
 
+    # --- full-text search: extraction (per document) and index --------------------------------------
+    search_extract_max_bytes: int = Field(
+        default=160 * 1024 * 1024, ge=1024, description="Largest PDF whose text is extracted"
+    )
+    search_extract_max_pages: int = Field(default=2000, ge=1, description="Pages read from one PDF")
+    search_extract_max_ocr_pages: int = Field(
+        default=60, ge=0, description="Scanned pages OCRed per document; beyond, the text is marked partial"
+    )
+    search_extract_document_seconds: float = Field(
+        default=120.0, gt=0, description="Time budget of one document (then cut off, marked partial)"
+    )
+    search_extract_page_seconds: float = Field(
+        default=15.0, gt=0, description="Time budget of one OCR page (then that page is marked partial)"
+    )
+    search_extract_ocr_dpi: int = Field(default=300, ge=72, le=600, description="Render resolution for OCR")
+    search_extract_max_render_pixels: int = Field(
+        default=12_000_000, ge=100_000, description="Pixel cap of a page render (A4 at 300 dpi = 8.7 M)"
+    )
+    search_extract_max_memory_mb: int = Field(
+        default=1536, ge=256, description="Address-space limit of the extraction worker process"
+    )
+    search_extract_min_text_chars: int = Field(
+        default=16, ge=0, description="Below this many characters, a page holding an image is OCRed"
+    )
+    search_extract_max_text_chars: int = Field(
+        default=2_000_000, ge=1000, description="Characters kept per document (beyond: partial)"
+    )
+    search_tessdata_dir: str = Field(
+        default="", description="Folder holding fra.traineddata; empty = the copy shipped with regate"
+    )
+    search_shards: int = Field(
+        default=16, ge=1, le=1024, description="Index shards (by SIREN hash), fixed when the index is created"
+    )
+    search_cache_dir: str = Field(default="/tmp/regate-search", description="Local copy of the index shards")
+    search_manifest_ttl_seconds: float = Field(
+        default=5.0, ge=0, description="How long a shard manifest is trusted before it is read again"
+    )
+    search_writer_heap_mb: int = Field(default=64, ge=16, le=2048, description="tantivy writer memory")
+    search_max_query_chars: int = Field(default=500, ge=10, le=10000, description="Longest query string")
+    search_max_query_terms: int = Field(default=24, ge=1, le=256, description="Most words in a query")
+    search_min_prefix_chars: int = Field(default=3, ge=1, description="Shortest prefix before a '*'")
+    search_max_prefix_terms: int = Field(
+        default=64, ge=1, le=4096, description="Most index terms one prefix expands to (most frequent)"
+    )
+    search_max_offset: int = Field(default=1000, ge=0, description="Deepest result reachable by paging")
+    search_snippet_chars: int = Field(default=220, ge=40, le=2000, description="Length of one snippet")
+    search_retired_grace_seconds: float = Field(
+        default=3600.0, ge=0, description="Index files no longer referenced are deleted after this delay"
+    )
+
     @field_validator(
         "pastell_flux",
         "pastell_flux_sans_tdt",

@@ -65,6 +65,11 @@ Back-office (curated bucket; see the "back-office" section at the end of this mo
     audit/admin/{yyyy}/{mm}/{dd}/{HHMMSSffffff}Z-{siren}-{uuid}.json
                                                             append-only audit log (REGATE_ADMIN_AUDIT_BUCKET,
                                                             default the curated bucket), create-only writes
+    _text/{sha256}.json                                     text extracted from a published document,
+                                                            once per content (see "full-text search")
+    search/index/v{n}/shards/{shard}/manifest.json          full-text index shard: tantivy meta + files
+                                                            (If-Match concurrency)
+    search/index/v{n}/shards/{shard}/files/{file name}      immutable tantivy segment files
 """
 
 from __future__ import annotations
@@ -463,3 +468,55 @@ def parse_admin_audit_key(key: str) -> tuple[datetime, str, str] | None:
     except ValueError:
         return None
     return at.replace(tzinfo=UTC), match.group(2), match.group(3)
+
+
+# ------------------------------------------------------------------- full-text search (curated)
+# Extracted texts are internal (underscore prefix): they are only ever made from documents the caller
+# declared public, but they are not a public dataset. The index holds public acts only; it is read by the
+# API from its ephemeral storage, never served as is.
+TEXT_PREFIX = "_text/"
+SEARCH_INDEX_PREFIX = "search/index/"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_SHARD = re.compile(r"\d{2,4}")
+_INDEX_FILE = re.compile(r"[0-9a-f]{32}(\.\d+)?\.[a-z]{2,10}")
+
+
+def text_key(sha256: str) -> str:
+    """``_text/{sha256}.json``: the text of one document content (shared by every act holding it)."""
+    if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+        raise ValueError(f"Text key needs a sha256 hex digest: {sha256!r}")
+    return f"{TEXT_PREFIX}{sha256}.json"
+
+
+def parse_text_key(key: str) -> str | None:
+    """``_text/{sha256}.json`` → the sha256; ``None`` for other keys."""
+    if not key.startswith(TEXT_PREFIX) or not key.endswith(".json"):
+        return None
+    digest = key[len(TEXT_PREFIX) : -len(".json")]
+    return digest if _SHA256.fullmatch(digest) else None
+
+
+def search_shard_prefix(index_version: int, shard: str) -> str:
+    """One shard of the full-text index; ``index_version`` changes only with the index schema."""
+    if not isinstance(shard, str) or not _SHARD.fullmatch(shard):
+        raise ValueError(f"Unsafe shard name: {shard!r}")
+    return f"{SEARCH_INDEX_PREFIX}v{int(index_version)}/shards/{shard}/"
+
+
+def search_shard_manifest_key(index_version: int, shard: str) -> str:
+    return search_shard_prefix(index_version, shard) + "manifest.json"
+
+
+def search_shard_file_key(index_version: int, shard: str, file_name: str) -> str:
+    """A tantivy segment file (``{segment uuid}.{ext}`` or ``{uuid}.{opstamp}.del``), never rewritten."""
+    if not isinstance(file_name, str) or not _INDEX_FILE.fullmatch(file_name):
+        raise ValueError(f"Not an index segment file name: {file_name!r}")
+    return search_shard_prefix(index_version, shard) + f"files/{file_name}"
+
+
+def parse_search_shard_key(key: str) -> tuple[int, str, str | None] | None:
+    """``search/index/v{n}/shards/{shard}/(manifest.json|files/{name})`` → ``(n, shard, name or None)``."""
+    match = re.fullmatch(r"search/index/v(\d+)/shards/(\d{2,4})/(manifest\.json|files/([^/]+))", key)
+    if not match:
+        return None
+    return int(match.group(1)), match.group(2), match.group(4)
