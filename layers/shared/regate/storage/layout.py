@@ -56,6 +56,8 @@ Marchés publics — curated bucket::
     decp/all/{annee}.json                                   national DECP file per year
     quarantine/decp/{plateforme}/{siren}/{annee}/{mm}.json  validation report of one raw answer (quarantined
                                                             records with reasons, warnings, repairs)
+    _state/publish/marches.json                             what was published on data.gouv.fr (ids, sha1)
+    _state/runs/publish-marches/latest.json                 last DECP publication run report
     public/marches/{contrats|titulaires}/annee={annee}/data.parquet
                                                             flat tables of the published contracts (the API
                                                             reads these)
@@ -364,6 +366,8 @@ def decp_national_key(annee: int) -> str:
     return f"{DECP_PREFIX}{NATIONAL}/{int(annee):04d}.json"
 
 
+MARCHES_PUBLISH_STATE_KEY = f"{STATE_PREFIX}publish/marches.json"
+MARCHES_PUBLISH_STAGE = "publish-marches"
 MARCHES_TABLES = ("contrats", "titulaires")
 PUBLIC_MARCHES_PREFIX = "public/marches/"
 
