@@ -20,7 +20,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from regate.flux.marches.rules import parse_iso_date
 from regate.scdl.csvfile import write_csv
 
 LIST_SEPARATOR = ", "
@@ -84,6 +83,12 @@ class TitulaireRow(BaseModel):
     rang: int
     type_identifiant: str
     identifiant: str
+
+
+def parse_iso_date(value: Any) -> date | None:
+    from regate.flux.marches.rules import parse_iso_date as parse  # lazy: rules load jsonschema
+
+    return parse(value)
 
 
 def uid(buyer: str, ident: str) -> str:
