@@ -43,6 +43,7 @@ def api(sim, client_factory, raw_store, curated_store, settings, s3_client, cloc
     def get(target: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
         return app.resolve(http_api_event("GET", target, headers or {}), {})
 
+    get.services = services  # type: ignore[attr-defined]
     get.normalized = normalized  # type: ignore[attr-defined]
     get.curated = curated_store  # type: ignore[attr-defined]
     return get
@@ -173,3 +174,49 @@ def test_cursor_bound_to_its_filters(api) -> None:
     cursor = first["next"].split("cursor=")[1]
     body = _json(api(f"/v1/marches?limit=2&annee=2025&cursor={cursor}"), 422)
     assert "autres filtres" in body["erreur"]["message"]
+
+
+@pytest.mark.slow
+def test_no_input_causes_a_server_error(api) -> None:
+    """schemathesis over the marchés operations, on real data (valid and invalid generated inputs)."""
+    import threading
+
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    from regate.api.local_server import make_server
+
+    server = make_server("127.0.0.1", 0, factory=lambda: create_app(api.services))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = "http://{}:{}".format(*server.server_address[:2])
+    try:
+        schema = schemathesis.openapi.from_url(f"{base}/v1/openapi.json")
+        operations = [
+            r.ok()
+            for r in schema.get_all_operations()
+            if "/v1/marches" in r.ok().path and r.ok().method == "get"
+        ]
+        assert len(operations) == 3
+        checked = 0
+        for operation in operations:
+            strategy = operation.as_strategy() | operation.as_strategy(schemathesis.GenerationMode.NEGATIVE)
+
+            @given(case=strategy)
+            @settings(
+                max_examples=60,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+                derandomize=True,
+                database=None,
+            )
+            def run(case: schemathesis.Case) -> None:
+                nonlocal checked
+                response = case.call(base_url=base, allow_redirects=False, timeout=60)
+                checked += 1
+                assert response.status_code < 500, (case.path, case.query, response.text[:500])
+
+            run()
+        assert checked >= 3 * 30
+    finally:
+        server.shutdown()
+        server.server_close()
