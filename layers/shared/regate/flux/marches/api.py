@@ -18,6 +18,9 @@ import binascii
 import hashlib
 import json
 import re
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -367,19 +370,35 @@ class Cursor:
 class MarchesQuery:
     """Listing of the yearly tables, local copies (through the API's Parquet cache), DuckDB."""
 
-    def __init__(self, services: ApiServices) -> None:
+    def __init__(self, services: ApiServices, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.services = services
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._listing: tuple[float, tuple[Partition, ...]] | None = None
+        self.list_calls = 0
 
-    def partitions(self, annee: int | None) -> dict[str, list[Partition]]:
+    def _list(self, refresh: bool) -> tuple[Partition, ...]:
+        """One LIST of ``public/marches/`` (a few keys per year), cached like the actes listing."""
+        ttl = self.services.query.dataset.list_ttl_seconds
+        with self._lock:
+            now = self._monotonic()
+            if refresh or self._listing is None or now - self._listing[0] >= ttl:
+                found = []
+                for item in self.services.curated.list_objects(layout.PUBLIC_MARCHES_PREFIX):
+                    parsed = layout.parse_marches_table_key(item["Key"])
+                    if parsed is not None:
+                        etag = item["ETag"].strip('"')
+                        size = int(item.get("Size", 0))
+                        found.append(Partition(parsed[0], parsed[1], item["Key"], etag, size))
+                self._listing = (now, tuple(found))
+                self.list_calls += 1
+            return self._listing[1]
+
+    def partitions(self, annee: int | None, refresh: bool = False) -> dict[str, list[Partition]]:
         found: dict[str, list[Partition]] = {name: [] for name in layout.MARCHES_TABLES}
-        for item in self.services.curated.list_objects(layout.PUBLIC_MARCHES_PREFIX):
-            parsed = layout.parse_marches_table_key(item["Key"])
-            if parsed is None or (annee is not None and parsed[1] != annee):
-                continue
-            etag = item["ETag"].strip('"')
-            found[parsed[0]].append(
-                Partition(parsed[0], parsed[1], item["Key"], etag, int(item.get("Size", 0)))
-            )
+        for p in self._list(refresh):
+            if annee is None or p.annee == annee:
+                found[p.siren].append(p)  # ``siren`` holds the table name here
         return found
 
     def version(self, filtres: Filtres) -> str:
@@ -389,7 +408,7 @@ class MarchesQuery:
     def _run(self, filtres: Filtres, build: Any) -> tuple[Any, str]:
         """``build(cursor, contrats_files, titulaires_files, version)``; retried once if a file changed."""
         for attempt in (0, 1):
-            parts = self.partitions(filtres.annee)
+            parts = self.partitions(filtres.annee, refresh=attempt == 1)
             version = data_version([*parts["contrats"], *parts["titulaires"]], "marches")
             try:
                 dataset = self.services.query.dataset
