@@ -14,7 +14,7 @@ import pytest
 from regate.api.app import build_services, create_app
 from regate.api.collectivites import EmptyDirectory
 from regate.api.local_server import http_api_event
-from regate.flux.marches import batch
+from regate.flux.marches import batch, table
 from regate.profil_acheteur.capture import MarchesCaptureOptions, capture_marches, run_date
 from regate.storage import layout
 
@@ -103,6 +103,12 @@ def test_csv_format_and_etag(api) -> None:
     assert response["statusCode"] == 200 and response["headers"]["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response["body"], newline="")))
     assert rows and {r["acheteur_siret"] for r in rows} == {RENNES}
+    # the same lines as the lake's CSV view of the published contracts (one dialect)
+    contrats, _ = table.rows_from(api.normalized.published)
+    contrats = [c for c in contrats if c.acheteur_siret == RENNES]
+    expected = table.to_csv(contrats, table.ContratRow).decode().split("\r\n")
+    got = response["body"].split("\r\n")
+    assert got[0] == expected[0] and sorted(got[1:]) == sorted(expected[1:])
     etag = response["headers"]["ETag"]
     again = api(f"/v1/marches?acheteur={RENNES}&format=csv", {"If-None-Match": etag})
     assert again["statusCode"] == 304
@@ -116,6 +122,23 @@ def test_decp_file_is_byte_identical(api) -> None:
         assert response["statusCode"] == 200
         assert response["body"].encode("utf-8") == stored
     assert _json(api(f"/v1/marches/{RENNES}/1999.json"), 404)["erreur"]["message"]
+
+
+def test_large_files_redirect_and_large_csv_is_refused(api) -> None:
+    import requests
+
+    api.services.settings = api.services.settings.model_copy(update={"api_inline_export_max_bytes": 1000})
+    app = create_app(api.services)
+    response = app.resolve(http_api_event("GET", "/v1/marches/all/2024.json", {}), {})
+    assert response["statusCode"] == 302
+    fetched = requests.get(response["headers"]["Location"], timeout=10)
+    assert fetched.content == api.curated.get_bytes(layout.decp_national_key(2024))
+    again = app.resolve(
+        http_api_event("GET", "/v1/marches/all/2024.json", {"If-None-Match": response["headers"]["ETag"]}), {}
+    )
+    assert again["statusCode"] == 304
+    refused = app.resolve(http_api_event("GET", "/v1/marches?format=csv", {}), {})
+    assert refused["statusCode"] == 413 and "restreignez" in json.loads(refused["body"])["erreur"]["message"]
 
 
 def test_stats_by_cpv_procedure_month(api) -> None:

@@ -248,9 +248,11 @@ def route_specs(route_spec: Any, path_param: Any) -> tuple[Any, ...]:
             "Fichier DECP publié",
             "Le fichier DECP 2.0.x d'un acheteur (SIRET) et d'une année de notification, octet pour "
             "octet tel que publié sur data.gouv.fr ; `all` à la place du SIRET donne le fichier national "
-            "de l'année.",
+            "de l'année. Au-delà de 5 Mo, redirection 302 vers une URL présignée de courte durée (mêmes "
+            "octets).",
             NoParams,
             None,
+            statuses=(200, 302, 304, 400, 404, 422),
             path_params=(
                 path_param("siret", "SIRET de l'acheteur (14 chiffres), ou `all`", r"^(\d{14}|all)$"),
                 path_param("annee", "Année (4 chiffres)", r"^\d{4}$"),
@@ -516,8 +518,7 @@ def public_row(row: dict[str, Any], fields: list[str]) -> dict[str, Any]:
 
 def csv_body(rows: list[dict[str, Any]]) -> bytes:
     """The reusers' CSV of :mod:`.table` (same columns and dialect as the lake's CSV view)."""
-    names = list(table.ContratRow.model_fields)
-    return table.to_csv((table.ContratRow(**{n: r[n] for n in names}) for r in rows), table.ContratRow)
+    return table.dicts_to_csv(rows, table.ContratRow)
 
 
 # --------------------------------------------------------------------------------------- handlers
@@ -547,13 +548,20 @@ def register(app: RequestScopedResolver, services: ApiServices) -> None:
                 raise ApiError(
                     400, "`format=csv` renvoie tout l'ensemble filtré : sans `cursor`, `fields` ni `limit`."
                 )
-            rows, total, _, version = query.page(filtres, params.sort, None, None, [])
+            csv_fields = list(table.ContratRow.model_fields)  # no titulaires lookup for the CSV
+            rows, total, _, version = query.page(filtres, params.sort, CSV_MAX_ROWS, None, csv_fields)
             if total > CSV_MAX_ROWS:
                 raise ApiError(413, f"{total} contrats : au-delà de {CSV_MAX_ROWS}, restreignez les filtres.")
+            body = csv_body(rows)
+            if len(body) > s.settings.api_inline_export_max_bytes:
+                raise ApiError(
+                    413,
+                    f"Export CSV de {len(body)} octets, au-delà de "
+                    f"{s.settings.api_inline_export_max_bytes} : "
+                    "restreignez les filtres (acheteur, année…) ou prenez les fichiers DECP par année.",
+                )
             disposition = {"Content-Disposition": 'attachment; filename="marches.csv"'}
-            return core.respond(
-                app, s, version, csv_body(rows).decode("utf-8"), "text/csv; charset=utf-8", disposition
-            )
+            return core.respond(app, s, version, body.decode("utf-8"), "text/csv; charset=utf-8", disposition)
         rows, total, next_cursor, version = query.page(filtres, params.sort, limit, cursor, params.fields)
         next_url = None
         if next_cursor:
@@ -583,10 +591,17 @@ def register(app: RequestScopedResolver, services: ApiServices) -> None:
         if not YEAR_RE.match(annee):
             raise invalid_value("annee", "année sur 4 chiffres attendue")
         key = layout.decp_national_key(int(annee)) if national else layout.decp_key(siret, int(annee))
+        who = "national" if national else f"pour l'acheteur {siret}"
+        missing = not_found(f"Aucun fichier DECP {who} publié pour {annee}.")
+        head = s.curated.head(key)
+        if head is None:
+            raise missing
+        if int(head.get("ContentLength", 0)) > s.settings.api_inline_export_max_bytes:
+            # beyond what a Lambda answer may carry: the same bytes through a short-lived presigned URL
+            return _redirect(app, s, key, str(head.get("ETag", "")), f"decp-{siret}-{annee}.json")
         found = s.curated.get_with_etag(key)
         if found is None:
-            who = "national" if national else f"pour l'acheteur {siret}"
-            raise not_found(f"Aucun fichier DECP {who} publié pour {annee}.")
+            raise missing
         body, etag = found
         return core.respond(
             app,
@@ -596,3 +611,25 @@ def register(app: RequestScopedResolver, services: ApiServices) -> None:
             "application/json; charset=utf-8",
             {"Content-Disposition": f'inline; filename="decp-{siret}-{annee}.json"'},
         )
+
+
+def _redirect(app: Any, services: ApiServices, key: str, etag: str, name: str) -> Any:
+    from aws_lambda_powertools.event_handler import Response
+
+    from regate.api import app as core
+
+    early = core.not_modified_or(app, services, etag)
+    if early is not None:
+        return early
+    url = services.curated.client.generate_presigned_url(
+        "get_object",
+        Params={
+            "Bucket": services.curated.bucket,
+            "Key": key,
+            "ResponseContentType": "application/json; charset=utf-8",
+            "ResponseContentDisposition": f'inline; filename="{name}"',
+        },
+        ExpiresIn=services.settings.api_presign_seconds,
+    )
+    headers = {**core._base_headers(services), "ETag": core._etag(etag, app), "Location": url}
+    return Response(302, headers=headers, body="")

@@ -270,3 +270,10 @@ def to_csv(rows: Iterable[BaseModel], model: type[BaseModel]) -> bytes:
     booleans ``oui``/``non``, amounts without a trailing ``.0``."""
     names = columns(model)
     return write_csv(names, ([_cell(getattr(row, n)) for n in names] for row in rows))
+
+
+def dicts_to_csv(rows: Iterable[dict[str, Any]], model: type[BaseModel]) -> bytes:
+    """:func:`to_csv` for rows already read back from the table (the API): same columns, same dialect, no
+    model built per row."""
+    names = columns(model)
+    return write_csv(names, ([_cell(row.get(n)) for n in names] for row in rows))
