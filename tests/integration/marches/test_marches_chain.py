@@ -123,6 +123,7 @@ def test_capture_normalise_publish_serve_then_noop(chain) -> None:
     assert set(by_key) == set(buyer_keys)
     for key, resource in by_key.items():
         assert resource["url"].endswith(".json") and resource["filetype"] == "file"
+        assert resource["format"] == "json" and resource["mime"] == "application/json"
         assert resource["schema"]["name"] == PUBLISHED_SCHEMA["name"]
         assert resource["schema"]["version"] == PUBLISHED_SCHEMA["version"]
         assert chain.portal.file_bytes(resource["id"]) == chain.curated.get_bytes(key)
