@@ -71,6 +71,24 @@ class Chain:
         )
         return capture, normalized, written, published
 
+    def run_dry(self) -> tuple[Any, Any, Any, Any]:
+        capture = capture_marches(
+            self.atexo_client,
+            self.raw,
+            MarchesCaptureOptions(plateforme="megalis", sirens=BUYERS),
+            self.clock,
+        )
+        normalized = batch.build(self.raw, run_date(self.clock))
+        written = batch.write_outputs(self.curated, normalized)
+        client = self.datagouv()
+        client.dry_run = True
+        return (
+            capture,
+            normalized,
+            written,
+            publish_marches(self.curated, client, self.options, run_date(self.clock)),
+        )
+
     def get(self, target: str) -> dict[str, Any]:
         return self.app.resolve(http_api_event("GET", target, {}), {})
 
@@ -192,3 +210,15 @@ def test_an_invalid_file_is_never_uploaded_and_a_bad_key_writes_nothing(chain) -
     with pytest.raises(AuthError):
         publish_marches(chain.curated, chain.datagouv("bad-key"), options, run_date(chain.clock))
     assert len(chain.portal.write_calls()) == before
+
+
+def test_dry_run_plans_the_calls_and_writes_nothing(chain) -> None:
+    chain.options = PublishOptions(
+        org=DEMO_ORG_SLUG, public_base_url="https://regate.example.org", dry_run=True
+    )
+    _capture, normalized, _, report = chain.run_dry()
+    files = len(normalized.by_buyer_year())
+    assert report.ok and report.dry_run and report.created == files
+    assert report.writes == 1 + 2 * files  # dataset, then one upload + one metadata PUT per buyer-year
+    assert chain.portal.write_calls() == [] and _ours(chain.portal) == []
+    assert chain.curated.get_json(layout.MARCHES_PUBLISH_STATE_KEY) is None
