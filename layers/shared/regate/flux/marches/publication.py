@@ -125,6 +125,10 @@ class MarchesPublisher:
         files = buyer_files(self.curated)
         valid = {}
         for key, item in sorted(files.items()):
+            known = state.resources.get(key)
+            if known is not None and known.sha1 == sha1_hex(item.data):
+                valid[key] = item  # these exact bytes were checked when they were published
+                continue
             errors = check_file(item.data, self.today)
             if errors:
                 reasons = "; ".join(f"{e.code}: {e.message}" for e in errors[:3])
