@@ -62,5 +62,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         extra={"run_report": report.model_dump(mode="json", exclude={"planned_calls"})},
     )
     if trigger.full:
-        return {"full": True, "failed": len(report.failed)}
+        from regate.flux.marches.publication import publish_marches, today_paris
+
+        marches = publish_marches(curated, client, options, today_paris(), describe=describe)
+        logger.info("publish marches run", extra={"run_report": marches.model_dump(mode="json")})
+        return {"full": True, "failed": len(report.failed), "marches_failed": len(marches.failed)}
     return {"batchItemFailures": partition_failures(trigger, report)}

@@ -30,6 +30,9 @@ EXAMPLES = {
     "document": f"/v1/documents/{DOC_PUBLIC}",
     "catalog_jsonld": "/v1/catalog.jsonld",
     "catalog_csv": "/v1/catalog.csv",
+    "marches": "/v1/marches?annee=2024",
+    "marches_stats": "/v1/marches/stats?group=procedure",
+    "marches_decp": "/v1/marches/all/2024.json",
 }
 OK = {"document": 302}
 
@@ -40,6 +43,8 @@ def _catalog(shared_env: tuple[Any, Any, Any]) -> None:
     curated = shared_env[2]
     for key, content_type in reports.catalog_keys().values():
         curated.put_if_changed(key, b'{"@context": {}}' if key.endswith("jsonld") else b"a\r\n", content_type)
+    empty_decp = b'{\n  "marches": {\n    "marche": [],\n    "contrat-concession": []\n  }\n}\n'
+    curated.put_if_changed(layout.decp_national_key(2024), empty_decp, "application/json")
 
 
 def test_every_route_has_an_example() -> None:

@@ -479,6 +479,9 @@ def create_app(services: ApiServices) -> RequestScopedResolver:
 
     app.get_and_head(ROUTES_BY_ID["export_csv"].resolver_path)(lambda: export("csv"))
     app.get_and_head(ROUTES_BY_ID["export_parquet"].resolver_path)(lambda: export("parquet"))
+    from regate.flux.marches.api import register as register_marches
+
+    register_marches(app, s)
     return app
 
 

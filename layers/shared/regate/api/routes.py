@@ -214,4 +214,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     ),
 )
 
+from regate.flux.marches.api import route_specs as _marches_routes  # noqa: E402 (after RouteSpec)
+
+ROUTES = (*ROUTES, *_marches_routes(RouteSpec, PathParam))
 ROUTES_BY_ID = {r.operation_id: r for r in ROUTES}

@@ -241,7 +241,7 @@ class DatagouvClient:
     # -------------------------------------------------------------------------- uploads
     def _upload(self, path: str, filename: str, data: bytes, expected: tuple[int, ...]) -> Any:
         if len(data) <= self.chunk_threshold:
-            return self._json("POST", path, expected, files={"file": (filename, data, "text/csv")})
+            return self._json("POST", path, expected, files={"file": (filename, data, upload_mime(filename))})
         return self._upload_chunked(path, filename, data, expected)
 
     def _upload_chunked(self, path: str, filename: str, data: bytes, expected: tuple[int, ...]) -> Any:
@@ -260,13 +260,20 @@ class DatagouvClient:
                 "chunksize": str(len(part)),
             }
             answer = self._json(
-                "POST", path, (200,), data=fields, files={"file": (filename, part, "text/csv")}
+                "POST", path, (200,), data=fields, files={"file": (filename, part, upload_mime(filename))}
             )
             if not isinstance(answer, dict) or answer.get("success") is not True:
                 raise MalformedResponse(f"POST {path}: chunk {index} not acknowledged: {answer!r}")
             offset += len(part)
         final = {"uuid": upload_id, "filename": filename, "totalparts": str(total)}
         return self._json("POST", path, expected, data=final)
+
+
+def upload_mime(filename: str) -> str:
+    """Content type of an uploaded part, from the file name (CSV for the SCDL files, JSON for DECP)."""
+    return {"csv": "text/csv", "json": "application/json"}.get(
+        filename.rsplit(".", 1)[-1].lower(), "application/octet-stream"
+    )
 
 
 def sha1_hex(data: bytes) -> str:

@@ -56,6 +56,11 @@ Marchés publics — curated bucket::
     decp/all/{annee}.json                                   national DECP file per year
     quarantine/decp/{plateforme}/{siren}/{annee}/{mm}.json  validation report of one raw answer (quarantined
                                                             records with reasons, warnings, repairs)
+    _state/publish/marches.json                             what was published on data.gouv.fr (ids, sha1)
+    _state/runs/publish-marches/latest.json                 last DECP publication run report
+    public/marches/{contrats|titulaires}/annee={annee}/data.parquet
+                                                            flat tables of the published contracts (the API
+                                                            reads these)
 
 Back-office (curated bucket; see the "back-office" section at the end of this module)::
 
@@ -359,6 +364,25 @@ def decp_key(siret: str, annee: int) -> str:
 
 def decp_national_key(annee: int) -> str:
     return f"{DECP_PREFIX}{NATIONAL}/{int(annee):04d}.json"
+
+
+MARCHES_PUBLISH_STATE_KEY = f"{STATE_PREFIX}publish/marches.json"
+MARCHES_PUBLISH_STAGE = "publish-marches"
+MARCHES_TABLES = ("contrats", "titulaires")
+PUBLIC_MARCHES_PREFIX = "public/marches/"
+
+
+def marches_table_key(table: str, annee: int) -> str:
+    """Flat Parquet table (``contrats`` or ``titulaires``) of the contracts published for one year."""
+    if table not in MARCHES_TABLES:
+        raise ValueError(f"Unknown marchés table: {table!r}")
+    return f"{PUBLIC_MARCHES_PREFIX}{table}/annee={int(annee):04d}/data.parquet"
+
+
+def parse_marches_table_key(key: str) -> tuple[str, int] | None:
+    """``public/marches/{table}/annee={annee}/data.parquet`` → ``(table, annee)``."""
+    match = re.fullmatch(r"public/marches/(contrats|titulaires)/annee=([0-9]{4})/data\.parquet", key or "")
+    return (match.group(1), int(match.group(2))) if match else None
 
 
 def parse_decp_key(key: str) -> tuple[str, int] | None:

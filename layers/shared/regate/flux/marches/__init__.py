@@ -17,43 +17,41 @@ Public interface (what the normaliser, the publisher and the API call):
   :data:`SCHEMA_VERSION` (2.0.4, what records are validated with).
 """
 
-from regate.flux.marches.dedup import deduplicate, identity
-from regate.flux.marches.model import KINDS, Finding, Kind, Repair, SourceRef
-from regate.flux.marches.normalize import (
-    DocumentReport,
-    Normalized,
-    NormalizeLimits,
-    RawAnswer,
-    RecordResult,
-    normalize_documents,
-    normalize_record,
-)
-from regate.flux.marches.parse import DecpDocumentError, parse_decp_document
-from regate.flux.marches.schema import PUBLISHED_SCHEMA, SCHEMA_VERSION
-from regate.flux.marches.writer import CONTENT_TYPE, buyer_year_files, check_file, national_files, render
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "CONTENT_TYPE",
-    "KINDS",
-    "PUBLISHED_SCHEMA",
-    "SCHEMA_VERSION",
-    "DecpDocumentError",
-    "DocumentReport",
-    "Finding",
-    "Kind",
-    "NormalizeLimits",
-    "Normalized",
-    "RawAnswer",
-    "RecordResult",
-    "Repair",
-    "SourceRef",
-    "buyer_year_files",
-    "check_file",
-    "deduplicate",
-    "identity",
-    "national_files",
-    "normalize_documents",
-    "normalize_record",
-    "parse_decp_document",
-    "render",
-]
+#: Public name → submodule holding it. Imported on first use (PEP 562) so that the API, which only needs the
+#: route table and the flat table's columns, does not load jsonschema and the rules on its cold start.
+_EXPORTS = {
+    "deduplicate": "dedup",
+    "identity": "dedup",
+    "KINDS": "model",
+    "Finding": "model",
+    "Kind": "model",
+    "Repair": "model",
+    "SourceRef": "model",
+    "DocumentReport": "normalize",
+    "Normalized": "normalize",
+    "NormalizeLimits": "normalize",
+    "RawAnswer": "normalize",
+    "RecordResult": "normalize",
+    "normalize_documents": "normalize",
+    "normalize_record": "normalize",
+    "DecpDocumentError": "parse",
+    "parse_decp_document": "parse",
+    "PUBLISHED_SCHEMA": "schema",
+    "SCHEMA_VERSION": "schema",
+    "CONTENT_TYPE": "writer",
+    "buyer_year_files": "writer",
+    "check_file": "writer",
+    "national_files": "writer",
+    "render": "writer",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from regate.flux.marches.lake import PARQUET_CONTENT_TYPE, table_files
 from regate.flux.marches.normalize import (
     Normalized,
     NormalizeLimits,
@@ -84,8 +85,8 @@ class WriteSummary:
 
 
 def write_outputs(curated: ObjectStore, normalized: Normalized, delete_stale: bool = True) -> WriteSummary:
-    """Write ``decp/{siret}/{annee}.json``, ``decp/all/{annee}.json`` and the answer reports; delete stale
-    ones.
+    """Write ``decp/{siret}/{annee}.json``, ``decp/all/{annee}.json``, the yearly Parquet tables the API reads
+    and the answer reports; delete stale ones.
 
     Stale files (a buyer-year whose records all left, a report with nothing left to say) are deleted only when
     this run read at least one answer: an empty or failed listing never wipes what is published."""
@@ -95,6 +96,8 @@ def write_outputs(curated: ObjectStore, normalized: Normalized, delete_stale: bo
         wanted[layout.decp_key(siret, annee)] = (body, CONTENT_TYPE)
     for annee, body in national_files(normalized).items():
         wanted[layout.decp_national_key(annee)] = (body, CONTENT_TYPE)
+    for key, body in table_files(normalized).items():
+        wanted[key] = (body, PARQUET_CONTENT_TYPE)
     for document in normalized.documents:
         parsed = layout.parse_profil_key(document.key)
         if parsed is None:
@@ -114,9 +117,14 @@ def write_outputs(curated: ObjectStore, normalized: Normalized, delete_stale: bo
         (summary.written if result.written else summary.unchanged).append(key)
     if not delete_stale or not normalized.documents:
         return summary
-    for prefix in (layout.DECP_PREFIX, layout.DECP_QUARANTINE_PREFIX):
+    for prefix in (layout.DECP_PREFIX, layout.DECP_QUARANTINE_PREFIX, layout.PUBLIC_MARCHES_PREFIX):
         for key in list(curated.list_keys(prefix)):
-            if key not in wanted and (layout.parse_decp_key(key) or layout.parse_profil_key(key)):
+            ours = (
+                layout.parse_decp_key(key)
+                or layout.parse_profil_key(key)
+                or layout.parse_marches_table_key(key)
+            )
+            if key not in wanted and ours:
                 curated.delete(key)
                 summary.deleted.append(key)
     return summary

@@ -20,7 +20,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from regate.flux.marches.rules import parse_iso_date
 from regate.scdl.csvfile import write_csv
 
 LIST_SEPARATOR = ", "
@@ -84,6 +83,12 @@ class TitulaireRow(BaseModel):
     rang: int
     type_identifiant: str
     identifiant: str
+
+
+def parse_iso_date(value: Any) -> date | None:
+    from regate.flux.marches.rules import parse_iso_date as parse  # lazy: rules load jsonschema
+
+    return parse(value)
 
 
 def uid(buyer: str, ident: str) -> str:
@@ -265,3 +270,10 @@ def to_csv(rows: Iterable[BaseModel], model: type[BaseModel]) -> bytes:
     booleans ``oui``/``non``, amounts without a trailing ``.0``."""
     names = columns(model)
     return write_csv(names, ([_cell(getattr(row, n)) for n in names] for row in rows))
+
+
+def dicts_to_csv(rows: Iterable[dict[str, Any]], model: type[BaseModel]) -> bytes:
+    """:func:`to_csv` for rows already read back from the table (the API): same columns, same dialect, no
+    model built per row."""
+    names = columns(model)
+    return write_csv(names, ([_cell(row.get(n)) for n in names] for row in rows))
