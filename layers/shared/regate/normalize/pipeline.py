@@ -390,9 +390,6 @@ class Normalizer:
         config = self.directory.config(acte.siren)
         inputs_sha, _override = self.decision_inputs(acte.siren, acte.id_d, acte.numero, acte.flux, report)
         admin = self.admin_inputs(acte.siren, report)
-        corrected = admin.objet(acte.siren, acte.id_d, acte.objet)
-        if corrected != acte.objet:
-            acte = acte.model_copy(update={"objet": corrected})
         decision = decide(
             siren=acte.siren,
             id_d=acte.id_d,
@@ -416,6 +413,7 @@ class Normalizer:
                 raw_version=version,
                 raw_etag=etag,
                 annexe_publique=_annex_rule(admin, acte.siren, acte.id_d),
+                objet=admin.objet(acte.siren, acte.id_d, acte.objet),
             )
         except Exception as exc:  # a pure function of the act: its failure is the act's, not the batch's
             message = f"{type(exc).__name__}: {_short(exc)}"

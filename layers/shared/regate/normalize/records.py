@@ -110,11 +110,13 @@ def build_record(
     raw_version: str | None = None,
     raw_etag: str | None = None,
     annexe_publique: Callable[[Fichier, bool], bool] | None = None,
+    objet: str | None = None,
 ) -> ActeRecord:
     """Derive the record (documents, SCDL row, Parquet row) from an act and its decision.
 
     ``annexe_publique(fichier, par_defaut)``: per-annex decision (back-office); ``par_defaut`` is the
-    collectivité's ``annexes`` switch as folded in ``decision.annexes_publiques``."""
+    collectivité's ``annexes`` switch as folded in ``decision.annexes_publiques``; ``objet``: the objet to
+    publish when an operator corrected it (``acte.objet`` stays as received)."""
     from regate.actes.nomenclature import matiere_nom
     from regate.scdl.deliberations import clean_objet
 
@@ -145,7 +147,7 @@ def build_record(
         matiere = None
     budget_ok = bool(acte.budget_annee and acte.budget_nom)
     vote = acte.vote
-    objet = clean_objet(acte.objet)
+    objet = clean_objet(objet if objet else acte.objet)
     annexes = [{"document_id": d.document_id, "nom": d.nom} for d in documents if d.role == "annexe"]
     row: dict[str, Any] = {
         "acte_id": acte_id_for(acte),
