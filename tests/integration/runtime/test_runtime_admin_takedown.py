@@ -27,22 +27,23 @@ ADMIN = {"sub": "admin-opsn", "name": "Admin OPSN", "usertype": "ADMIN", "scope"
 
 
 class WriteApi:
-    """The write API resolver, called with claims as the API Gateway JWT authorizer passes them."""
+    """The write API Lambda handler (functions/admin), given claims as the JWT authorizer passes them."""
 
-    def __init__(self, world: World) -> None:
-        from regate.admin.app import build_admin_services, create_admin_app
+    def __init__(self) -> None:
+        from regate.runtime.lambdas import LocalFunction
 
-        self.app = create_admin_app(build_admin_services(world.settings, world.curated.client))
+        self.function = LocalFunction("admin")
 
     def __call__(
-        self, method: str, path: str, who: dict[str, Any], body: Any, headers: dict[str, str]
+        self, method: str, path: str, who: dict[str, Any] | None, body: Any, headers: dict[str, str]
     ) -> tuple[int, dict[str, Any]]:
-        from regate.api.local_server import _LocalContext, http_api_event
+        from regate.api.local_server import http_api_event
 
         event = http_api_event(method, path, {k.lower(): v for k, v in headers.items()})
         event["body"] = json.dumps(body)
-        event["requestContext"]["authorizer"] = {"jwt": {"claims": who, "scopes": None}}
-        result = self.app.resolve(event, _LocalContext())
+        if who is not None:
+            event["requestContext"]["authorizer"] = {"jwt": {"claims": who, "scopes": None}}
+        result = self.function.invoke(event)
         return result["statusCode"], json.loads(result.get("body") or "{}")
 
 
@@ -59,7 +60,7 @@ def test_a_withdrawal_through_the_write_api_reaches_every_route_file_and_the_por
         world = World(stack, moto_endpoint, tmp_path)
         push_depot_zips(world.pastell, world.raw)
         world.run()
-        write = WriteApi(world)
+        write = WriteApi()
 
         internal = {r["acte_id"]: r for r in internal_rows(world.curated)}
         before = [
@@ -74,6 +75,16 @@ def test_a_withdrawal_through_the_write_api_reaches_every_route_file_and_the_por
         corrected = next(r for r in before if r not in (target, annexed))
         years, sirens = {r["annee"] for r in before}, {RENNES}
         assert (RENNES, target["delib_id"]) in world.api_ids(years, sirens) & world.portal_ids()
+
+        # no claims (the authorizer refused or was bypassed): nothing is written
+        path = f"{acte_path(internal[target['acte_id']])}/decision"
+        denied = write("PUT", path, None, {"decision": "retenir", "motif": "x"}, {"If-None-Match": "*"})
+        assert denied[0] == 401
+        other = {**AGENT, "siren": "213500473"}
+        assert (
+            write("PUT", path, other, {"decision": "retenir", "motif": "x"}, {"If-None-Match": "*"})[0] == 403
+        )
+        assert not list(world.curated.list_keys(layout.ADMIN_DECISIONS_PREFIX))
 
         # 1. the agent withdraws one act, hides the first annex of another; the admin corrects an objet
         status, first = write(
