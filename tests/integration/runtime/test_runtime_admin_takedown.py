@@ -57,7 +57,7 @@ def test_a_withdrawal_through_the_write_api_reaches_every_route_file_and_the_por
     from regate.runtime.demo import push_depot_zips
 
     with ExitStack() as stack:
-        world = World(stack, moto_endpoint, tmp_path)
+        world = World(stack, moto_endpoint, tmp_path, name="admin-takedown")
         push_depot_zips(world.pastell, world.raw)
         world.run()
         write = WriteApi()
