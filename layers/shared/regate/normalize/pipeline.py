@@ -232,7 +232,10 @@ class Normalizer:
             found = self._admin.get(siren)
         if found is not None:
             return found
-        found = load_decision_inputs(self.curated, self.overrides, sirens=[siren])
+        try:
+            found = load_decision_inputs(self.curated, self.overrides, sirens=[siren])
+        except ValueError:  # not a SIREN: no object can be stored for it (acts are checked before)
+            found = DecisionInputs(overrides=self.overrides)
         with self._lock:
             if siren in self._admin:
                 return self._admin[siren]
