@@ -1,7 +1,8 @@
 """Generate the Lambda requirements files from pyproject.toml — versions are pinned in ONE place.
 
-The shared layer gets the light dependencies; the two heavy ones ship only with the function that needs
-them (pyarrow with normalize, duckdb with api), so every function + layer stays under Lambda's 250 MB
+The shared layer gets the light dependencies; the two heavy ones ship only with the functions that need
+them (pyarrow with normalize; duckdb with api and admin, whose queue reads the internal Parquet), so every
+function + layer stays under Lambda's 250 MB
 unzipped limit. boto3 is provided by the Lambda runtime but pinned here too, for reproducible behaviour.
 ``--check`` exits 1 when a file is out of date (used by the test suite).
 """
@@ -14,14 +15,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = "# Generated from pyproject.toml by `make requirements` — do not edit.\n"
-#: dependency name → where it ships
-PLACEMENT = {
+#: dependency name → where it ships (one file or several)
+PLACEMENT: dict[str, str | tuple[str, ...]] = {
     "pyarrow": "functions/normalize/requirements.txt",
-    "duckdb": "functions/api/requirements.txt",
+    "duckdb": ("functions/api/requirements.txt", "functions/admin/requirements.txt"),
     "pypdfium2": "functions/normalize/requirements.txt",
 }
 LAYER = "layers/shared/requirements.txt"
-FUNCTIONS = ("functions/capture", "functions/normalize", "functions/publish", "functions/api")
+FUNCTIONS = (
+    "functions/capture",
+    "functions/normalize",
+    "functions/publish",
+    "functions/api",
+    "functions/admin",
+)
 
 
 def _name(requirement: str) -> str:
@@ -39,7 +46,9 @@ def expected_files() -> dict[str, str]:
         # authorizer does it in AWS): not needed in Lambda.
         if _name(requirement) in {"typer", "rich", "pyjwt", "cryptography"}:
             continue
-        files[PLACEMENT.get(_name(requirement), LAYER)].append(requirement)
+        placed = PLACEMENT.get(_name(requirement), LAYER)
+        for path in (placed,) if isinstance(placed, str) else placed:
+            files[path].append(requirement)
     return {path: HEADER + "".join(f"{line}\n" for line in sorted(lines)) for path, lines in files.items()}
 
 

@@ -78,7 +78,13 @@ def test_sam_build_and_unzipped_sizes(tmp_path: Path) -> None:
     layer = _size(build_dir / "SharedLayer")
     assert (build_dir / "SharedLayer" / "python" / "regate" / "__init__.py").exists()
     report = {"SharedLayer": layer}
-    for function in ("CaptureFunction", "NormalizeFunction", "PublishFunction", "ApiFunction"):
+    for function in (
+        "CaptureFunction",
+        "NormalizeFunction",
+        "PublishFunction",
+        "ApiFunction",
+        "AdminFunction",
+    ):
         total = _size(build_dir / function) + layer
         report[function] = total
         assert total < LAMBDA_UNZIPPED_LIMIT, f"{function}: {total / 2**20:.0f} MB unzipped with layer"

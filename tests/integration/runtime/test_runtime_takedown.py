@@ -50,7 +50,7 @@ def documents_of(row: dict[str, Any]) -> set[str]:
 class World:
     """Simulators, buckets and the chain, as `regate demo` wires them."""
 
-    def __init__(self, stack: ExitStack, moto_endpoint: str, tmp_path: Path) -> None:
+    def __init__(self, stack: ExitStack, moto_endpoint: str, tmp_path: Path, name: str = "takedown") -> None:
         from regate.datagouv.simulator import DatagouvSimulator
         from regate.pastell.simulator import PastellSimulator
 
@@ -60,8 +60,8 @@ class World:
         datagouv_url = stack.enter_context(self.datagouv.serve()).url
         self.settings = demo_settings(moto_endpoint, pastell_url, datagouv_url, 8000).model_copy(
             update={
-                "raw_bucket": "takedown-raw",
-                "curated_bucket": "takedown-curated",
+                "raw_bucket": f"{name}-raw",
+                "curated_bucket": f"{name}-curated",
                 "api_cache_dir": str(tmp_path / "api-cache"),
             }
         )

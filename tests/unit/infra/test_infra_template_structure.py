@@ -67,7 +67,13 @@ def test_functions_use_python313_the_shared_layer_and_existing_handlers(template
     assert layer["Properties"]["CompatibleArchitectures"] == architectures
     assert [layer["Metadata"]["BuildArchitecture"]] == architectures
     functions = _of_type(template, "AWS::Serverless::Function")
-    assert set(functions) == {"CaptureFunction", "NormalizeFunction", "PublishFunction", "ApiFunction"}
+    assert set(functions) == {
+        "CaptureFunction",
+        "NormalizeFunction",
+        "PublishFunction",
+        "ApiFunction",
+        "AdminFunction",
+    }
     for function in functions.values():
         props = function["Properties"]
         code_dir = (TEMPLATE.parent / props["CodeUri"]).resolve()

@@ -99,3 +99,39 @@ def make_admin_server(
             return self._resolve(event)
 
     return make_server(host, port, factory=_AuthorizedResolver, verbose=verbose)
+
+
+def serve_with_admin(
+    settings: Any,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    s3_client: Any | None = None,
+    verify: Callable[[str], dict[str, Any]] | None = None,
+    verbose: bool = True,
+) -> Any:
+    """``regate serve`` when ``REGATE_ADMIN_OIDC_ISSUER`` is set: the read API (``/v1``) and the write API
+    (``/admin/v1``, behind :func:`jwt_authorizer`) on one port, one pair of resolvers per worker."""
+    from regate.admin.app import build_admin_services, create_admin_app
+    from regate.admin.tokens import TokenVerifier
+    from regate.api.app import build_services, create_app
+    from regate.api.local_server import ServeLimits, make_server
+
+    api_services = build_services(settings)
+    admin_services = build_admin_services(settings, s3_client)
+    checked = verify or TokenVerifier.from_settings(settings).verify
+
+    class _BothResolvers:
+        def __init__(self) -> None:
+            self.api = create_app(api_services)
+            admin = create_admin_app(admin_services)
+            self.admin = jwt_authorizer(lambda event: admin.resolve(event, None), checked)
+
+        def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+            path = event.get("rawPath") or "/"
+            if path == PREFIX or path.startswith(f"{PREFIX}/"):
+                return self.admin(event)
+            return self.api.resolve(event, context)
+
+    limits = ServeLimits.from_settings(settings)
+    return make_server(host, port, factory=_BothResolvers, limits=limits, verbose=verbose)

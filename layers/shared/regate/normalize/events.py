@@ -7,7 +7,11 @@ The normalise queue receives EventBridge S3 events (``Object Created`` / ``Objec
   waited for it (``table_absente``) are decided again (:meth:`Normalizer.refresh_flux`);
 * curated ``config/collectivites.csv`` / ``config/overrides.csv`` — an operator file changed: the SIRENs whose
   rows differ between that version and the previous readable one are decided again
-  (:func:`config_change_scope`, :meth:`Normalizer.refresh_sirens`) — a takedown is applied within minutes.
+  (:func:`config_change_scope`, :meth:`Normalizer.refresh_sirens`) — a takedown is applied within minutes;
+* curated back-office objects ``config/decisions/{siren}/…`` and ``config/collectivites/{siren}.json``
+  (written by the write API) — the SIREN is in the key: its acts whose decision inputs changed are decided
+  again (:meth:`Normalizer.refresh_sirens` compares each pointer's inputs digest, so one decision costs one
+  re-normalisation, not the collectivité's).
 
 Events only say *what* changed; the current state is always read from the buckets, so redelivered and
 out-of-order events converge.
@@ -38,13 +42,14 @@ CONFIG_KEYS = (layout.CONFIG_COLLECTIVITES_KEY, layout.CONFIG_OVERRIDES_KEY)
 class NormalizeTarget(BaseModel):
     """One event, classified."""
 
-    kind: Literal["document", "flux", "config", "ignored"]
+    kind: Literal["document", "flux", "config", "admin", "ignored"]
     bucket: str
     key: str
     version_id: str | None = None
     id_e: str | None = None
     id_d: str | None = None
     flux: str | None = None
+    siren: str | None = None
 
 
 def classify_event(body: Any, raw_bucket: str, curated_bucket: str) -> NormalizeTarget:
@@ -62,6 +67,10 @@ def classify_event(body: Any, raw_bucket: str, curated_bucket: str) -> Normalize
             return NormalizeTarget(kind="flux", flux=flux, **common)
     if bucket == curated_bucket and key in CONFIG_KEYS:
         return NormalizeTarget(kind="config", **common)
+    admin = layout.parse_admin_config_key(key) if bucket == curated_bucket else None
+    if admin is not None:
+        _kind, siren, id_e, id_d, _rang = admin
+        return NormalizeTarget(kind="admin", siren=siren, id_e=id_e, id_d=id_d, **common)
     return NormalizeTarget(kind="ignored", **common)
 
 
@@ -135,6 +144,7 @@ class EventBatch:
         self.outcomes: list[DocumentOutcome] = []
         self.configs: list[NormalizeTarget] = []
         self.fluxes: set[str] = set()
+        self.sirens: set[str] = set()
 
     def add(self, target: NormalizeTarget) -> None:
         if target.kind == "document" and target.id_e and target.id_d:
@@ -143,11 +153,13 @@ class EventBatch:
             self.fluxes.add(target.flux)
         elif target.kind == "config":
             self.configs.append(target)
+        elif target.kind == "admin" and target.siren:
+            self.sirens.add(target.siren)
 
     def finish(self) -> set[int]:
         normalizer, report = self.normalizer, self.report
         years = normalizer.complete(self.outcomes, report)
-        scope: set[str] | None = set()
+        scope: set[str] | None = set(self.sirens)
         for target in self.configs:
             found = config_change_scope(normalizer.curated, target.key, target.version_id, self.max_versions)
             scope = None if found is None or scope is None else scope | found

@@ -10,9 +10,14 @@ and only then the pointer ``records/_by_document/…`` that marks the document a
 
 A record is stale when its raw version changed **or** when the inputs of its decision changed: the pointer
 keeps a digest of them (the collectivité's row of ``config/collectivites.csv``, the matching override, the
-flux's code table, the rules version, the public base URL), so a takedown in an operator file, or a flux
-definition captured late, is applied by the next ``regate normalize`` — and, in AWS, by the S3 event on
-the file (:meth:`Normalizer.refresh_sirens`, :meth:`Normalizer.refresh_flux`).
+flux's code table, the rules version, the public base URL, the back-office objects of the act and of its
+collectivité), so a takedown in an operator file or in the back-office, or a flux definition captured late,
+is applied by the next ``regate normalize`` — and, in AWS, by the S3 event on the file or object
+(:meth:`Normalizer.refresh_sirens`, :meth:`Normalizer.refresh_flux`).
+
+Back-office objects (``config/decisions/…``, ``config/collectivites/{siren}.json``, written by the write API)
+are folded with ``config/overrides.csv`` and ``config/collectivites.csv`` by :mod:`regate.admin.fold`
+("the more restrictive wins"), read once per SIREN and per run (:meth:`Normalizer.admin_inputs`).
 """
 
 from __future__ import annotations
@@ -27,13 +32,13 @@ from typing import Any, Literal, Protocol
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field, ValidationError
 
-from regate.actes.model import ActeInvalide, acte_from_raw, withdrawal_reason
+from regate.actes.model import ActeInvalide, Fichier, acte_from_raw, withdrawal_reason
+from regate.admin.fold import DecisionInputs, load_decision_inputs
 from regate.capture.envelope import RawDocument
 from regate.clock import Clock, SystemClock, utc_iso
 from regate.normalize.decision import (
     DECISION_RULES_VERSION,
     CodeTable,
-    CollectiviteSwitches,
     Override,
     Overrides,
     code_table_from_flux_definition,
@@ -167,6 +172,9 @@ class Normalizer:
         #: the operator files as loaded (status ``last_good`` / ``unreadable`` = refused: loud)
         self.operator_files: list[LoadedFile] = list(operator_files or [])
         self.blocked = _blocked_motif(self.operator_files)
+        #: back-office decisions folded with the CSV overrides, per SIREN (read once per run)
+        self._admin: dict[str, DecisionInputs] = {}
+        self._admin_refused: list[LoadedFile] = []
 
     # ------------------------------------------------------------------------- construction
     @classmethod
@@ -215,7 +223,36 @@ class Normalizer:
     def refused_inputs(self) -> list[LoadedFile]:
         """Operator files and flux definitions whose current version could not be used (exit code, alarm)."""
         tables = [t.file for t in self._code_tables.values() if t.file.refused]
-        return [f for f in self.operator_files if f.refused] + tables
+        return [f for f in self.operator_files if f.refused] + tables + list(self._admin_refused)
+
+    def admin_inputs(self, siren: str, report: RunReport | None = None) -> DecisionInputs:
+        """The back-office objects of ``siren`` folded with the CSV overrides (one LIST + one HEAD, then
+        one GET per object; an unreadable object fails closed and is reported as a refused input)."""
+        with self._lock:
+            found = self._admin.get(siren)
+        if found is not None:
+            return found
+        try:
+            found = load_decision_inputs(self.curated, self.overrides, sirens=[siren])
+        except ValueError:  # not a SIREN: no object can be stored for it (acts are checked before)
+            found = DecisionInputs(overrides=self.overrides)
+        with self._lock:
+            if siren in self._admin:
+                return self._admin[siren]
+            self._admin[siren] = found
+            for problem in found.problemes:
+                status = "last_good" if problem.code == "illisible_version_precedente" else "unreadable"
+                self._admin_refused.append(LoadedFile(key=problem.cle, status=status))  # type: ignore[arg-type]
+        if report is not None:
+            for problem in found.problemes:
+                report.add(
+                    "errors",
+                    WarningItem(
+                        code=f"decision_back_office:{problem.code}",
+                        message=f"{problem.cle}: {problem.message}",
+                    ),
+                )
+        return found
 
     def code_table(self, flux: str, report: RunReport | None = None) -> TableLookup:
         """The flux's own ``publication_open_data`` table, from the newest readable definition in raw."""
@@ -256,7 +293,8 @@ class Normalizer:
         """Digest of everything outside the raw document that the record depends on (module docstring)."""
         config = self.directory.config(siren)
         dump = config.model_dump(mode="json") if hasattr(config, "model_dump") else repr(config)
-        override = self.overrides.find(siren, id_d, numero)
+        admin = self.admin_inputs(siren, report)
+        override = admin.overrides.find(siren, id_d, numero)
         if override is not None:
             with self._lock:
                 self._matched_overrides.add(override.line)
@@ -270,6 +308,8 @@ class Normalizer:
             "public_base_url": self.public_base_url,
             "years": [self.min_year, self.max_year],
         }
+        if (siren, id_d) in admin.actes or (siren, id_d) in admin.annexes or siren in admin.reglages:
+            payload["back_office"] = admin.digest(siren, id_d)  # absent otherwise: digests stay as they were
         return sha256_hex(dumps_canonical(payload)), override
 
     def report_unmatched_overrides(self, report: RunReport, sirens: set[str] | None = None) -> None:
@@ -352,6 +392,7 @@ class Normalizer:
             return self._reject(id_e, id_d, bounds[0], bounds[1], version, etag, pointer, report, outcome)
         config = self.directory.config(acte.siren)
         inputs_sha, _override = self.decision_inputs(acte.siren, acte.id_d, acte.numero, acte.flux, report)
+        admin = self.admin_inputs(acte.siren, report)
         decision = decide(
             siren=acte.siren,
             id_d=acte.id_d,
@@ -359,10 +400,8 @@ class Normalizer:
             nature=acte.nature,
             publication_open_data=acte.publication_open_data,
             code_table=self.code_table(acte.flux, report).table,
-            switches=CollectiviteSwitches(
-                open_data=config.open_data, documents=config.documents, annexes=config.annexes
-            ),
-            overrides=self.overrides,
+            switches=admin.switches(acte.siren, config.open_data, config.documents, config.annexes),
+            overrides=admin.overrides,
             blocked=self.blocked,
         )
         decision = apply_missing_files(acte, decision)  # no main file: metadata only
@@ -376,6 +415,8 @@ class Normalizer:
                 public_base_url=self.public_base_url,
                 raw_version=version,
                 raw_etag=etag,
+                annexe_publique=_annex_rule(admin, acte.siren, acte.id_d),
+                objet=admin.objet(acte.siren, acte.id_d, acte.objet),
             )
         except Exception as exc:  # a pure function of the act: its failure is the act's, not the batch's
             message = f"{type(exc).__name__}: {_short(exc)}"
@@ -897,6 +938,13 @@ def _awaiting_marker(id_e: str, id_d: str, pointer: Pointer | None) -> str | Non
         return layout.awaiting_flux_key(pointer.flux, id_e, id_d)
     except ValueError:
         return None
+
+
+def _annex_rule(admin: DecisionInputs, siren: str, id_d: str) -> Callable[[Fichier, bool], bool]:
+    """Per-annex back-office decisions (``rang`` = the file's ``num``; see :mod:`regate.admin.fold`)."""
+    return lambda fichier, par_defaut: admin.annexe_publique(
+        siren, id_d, fichier.num, fichier.sha256, par_defaut
+    )
 
 
 def _blocked_motif(files: list[LoadedFile]) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -108,8 +109,14 @@ def build_record(
     public_base_url: str,
     raw_version: str | None = None,
     raw_etag: str | None = None,
+    annexe_publique: Callable[[Fichier, bool], bool] | None = None,
+    objet: str | None = None,
 ) -> ActeRecord:
-    """Derive the record (documents, SCDL row, Parquet row) from an act and its decision."""
+    """Derive the record (documents, SCDL row, Parquet row) from an act and its decision.
+
+    ``annexe_publique(fichier, par_defaut)``: per-annex decision (back-office); ``par_defaut`` is the
+    collectivité's ``annexes`` switch as folded in ``decision.annexes_publiques``; ``objet``: the objet to
+    publish when an operator corrected it (``acte.objet`` stays as received)."""
     from regate.actes.nomenclature import matiere_nom
     from regate.scdl.deliberations import clean_objet
 
@@ -127,8 +134,10 @@ def build_record(
     main = acte.main_file()
     if decision.documents_publics and main is not None:
         documents.append(_document(acte, main, "acte"))
-        if decision.annexes_publiques:
-            documents.extend(_document(acte, f, "annexe") for f in acte.annex_files())
+        for annex in acte.annex_files():
+            default = decision.annexes_publiques
+            if annexe_publique(annex, default) if annexe_publique is not None else default:
+                documents.append(_document(acte, annex, "annexe"))
     main_id = documents[0].document_id if documents else None
     delib_url = layout.public_document_url(public_base_url, main_id) if main_id else None
     matiere_code = acte.classification_niveau2
@@ -138,7 +147,7 @@ def build_record(
         matiere = None
     budget_ok = bool(acte.budget_annee and acte.budget_nom)
     vote = acte.vote
-    objet = clean_objet(acte.objet)
+    objet = clean_objet(objet if objet else acte.objet)
     annexes = [{"document_id": d.document_id, "nom": d.nom} for d in documents if d.role == "annexe"]
     row: dict[str, Any] = {
         "acte_id": acte_id_for(acte),

@@ -7,7 +7,8 @@ Production wiring (infra/template.yaml) reproduced here:
   per call;
 * S3 ``Object Created``/``Object Deleted`` on raw ``pastell/*/*/detail.json`` → EventBridge → SQS → normalize
   handler in batches of 10 (partial batch failures are redelivered, like SQS, up to ``max_receives``);
-* S3 ``Object Created``/``Object Deleted`` on curated ``config/*.csv`` (operator files: takedowns) and raw
+* S3 ``Object Created``/``Object Deleted`` on curated ``config/*.csv`` (operator files: takedowns),
+  ``config/decisions/…`` and ``config/collectivites/*.json`` (back-office decisions) and raw
   ``pastell-flux/*.json`` (flux definitions) → EventBridge → the same queue → normalize handler;
 * S3 ``Object Created`` on curated ``_state/dirty/*`` → EventBridge → SQS → publish handler, then the
   scheduled reconcile.
@@ -26,6 +27,13 @@ from regate.runtime.events import eventbridge_s3_event, scheduler_event, sqs_bat
 from regate.runtime.lambdas import LocalFunction
 
 SQS_BATCH_SIZE = 10
+#: curated keys that decide publication: operator files and back-office objects (write API)
+DECISION_INPUT_PATTERNS = (
+    "config/collectivites.csv",
+    "config/overrides.csv",
+    "config/decisions/*.json",
+    "config/collectivites/*.json",
+)
 
 
 @dataclass
@@ -109,7 +117,7 @@ class LocalChain:
 
     def deliver_decision_inputs(self) -> StageOutcome:
         """Operator files and flux definitions changed: the acts they decide are re-normalised."""
-        changes = matching(self.curated.poll("config/"), ["config/collectivites.csv", "config/overrides.csv"])
+        changes = matching(self.curated.poll("config/"), DECISION_INPUT_PATTERNS)
         changes += matching(self.raw.poll("pastell-flux/"), ["pastell-flux/*.json"])
         events = [eventbridge_s3_event(c) for c in changes]
         return self._through_queue("normalize-config", self.normalize, events)

@@ -2,7 +2,9 @@
 
 Starts an S3 endpoint (moto) and the Pastell and data.gouv.fr simulators on loopback, runs capture (pull and
 depot ZIP push) → normalise → publish through the real handlers with S3 events delivered the way production
-delivers them, prints a summary in French and English with the URLs to open, then serves the API.
+delivers them, prints a summary in French and English with the URLs to open, then serves the API — and,
+on the same port, the back-office (``/admin/v1/``) behind a local OIDC stand-in with two demo accounts: an
+OPSN admin and an agent of the Ville de Rennes (:func:`demo_back_office`, :func:`demo_resolver`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,6 +176,51 @@ def demo_urls(
     }
 
 
+def demo_back_office(settings: Settings, oidc: Any, origin: str) -> tuple[Settings, dict[str, str]]:
+    """Point the write API at the OIDC stand-in ``oidc`` (running) for a page served at ``origin``.
+
+    Returns the settings to export and, per demo account, what to type on the stand-in's login form."""
+    from regate_local.oidc_sim import DEMO_AUDIENCE, DEMO_CLIENT_ID, DEMO_USERS
+
+    oidc.register_client(DEMO_CLIENT_ID, [f"{origin}/admin/v1/"], [origin])
+    settings = settings.model_copy(
+        update={
+            "admin_oidc_issuer": oidc.issuer,
+            "admin_oidc_audience": DEMO_AUDIENCE,
+            "admin_oidc_client_id": DEMO_CLIENT_ID,
+        }
+    )
+    accounts: dict[str, str] = {}
+    for user in DEMO_USERS:
+        attributes = user.attributes
+        if attributes.get("usertype") == "ADMIN":
+            scope = "toutes les collectivités, actes individuels / every SIREN, RH acts"
+        else:
+            scope = "SIREN " + ", ".join(attributes.get("siren") or []) + " seulement / only"
+        accounts[f"{user.name} ({scope})"] = f"{user.username} / {user.password}"
+    return settings, accounts
+
+
+def demo_resolver(settings: Settings) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """One loopback port for both APIs, through the real handlers: ``/admin/v1…`` behind the local JWT
+    authorizer (as API Gateway does in AWS) to the admin handler, everything else to the read API handler."""
+    from regate.admin.local import jwt_authorizer
+    from regate.admin.routes import PREFIX
+    from regate.admin.tokens import TokenVerifier
+    from regate.runtime.lambdas import LocalFunction
+
+    api, admin = LocalFunction("api"), LocalFunction("admin")
+    admin_resolve = jwt_authorizer(admin.invoke, TokenVerifier.from_settings(settings).verify)
+
+    def resolve(event: dict[str, Any]) -> dict[str, Any]:
+        path = event.get("rawPath") or "/"
+        if path == PREFIX or path.startswith(f"{PREFIX}/"):
+            return admin_resolve(event)
+        return api.invoke(event)
+
+    return resolve
+
+
 def run_demo(serve: bool = True, host: str = "127.0.0.1", port: int = 8000, console: Any = None) -> int:
     """Run the chain; return 0 only when every stage succeeded. With ``serve``, block serving the API."""
     from rich.console import Console
@@ -223,10 +271,16 @@ def run_demo(serve: bool = True, host: str = "127.0.0.1", port: int = 8000, cons
         if not serve:
             return status
         from regate.api.local_server import make_server, serve_until_interrupted
-        from regate.runtime.lambdas import LocalFunction
+        from regate_local.oidc_sim import OidcSimulator
 
-        api = LocalFunction("api")
-        server = make_server(host, port, lambda event: api.invoke(event), verbose=False)
+        oidc = stack.enter_context(OidcSimulator())
+        settings, accounts = demo_back_office(settings, oidc, f"http://{host}:{port}")
+        export_settings(settings)
+        server = make_server(host, port, demo_resolver(settings), verbose=False)
+        console.print(f"\n[bold]Back-office[/] : http://{host}:{port}/admin/v1/  (OIDC local: {oidc.issuer})")
+        console.print("  Comptes de démonstration / demo accounts (identifiant / mot de passe):")
+        for who, credentials in accounts.items():
+            console.print(f"    {who}\n        {credentials}", soft_wrap=True, highlight=False)
         console.print(f"\nAPI : http://{host}:{port}/v1/docs — Ctrl-C pour arrêter / to stop")
         serve_until_interrupted(server)
         return status

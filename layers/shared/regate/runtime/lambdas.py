@@ -18,6 +18,7 @@ HANDLERS = {
     "normalize": ("normalize", "normalize_handler"),
     "publish": ("publish", "publish_handler"),
     "api": ("api", "api_handler"),
+    "admin": ("admin", "admin_handler"),
 }
 
 
