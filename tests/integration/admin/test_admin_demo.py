@@ -11,7 +11,7 @@ import pytest
 from admin_scenario import BRUZ, RENNES
 
 from regate.api.local_server import http_api_event
-from regate.runtime.demo import demo_back_office, demo_resolver
+from regate.runtime.demo import demo_resolver, load_demo_extension
 from regate.runtime.environment import export_settings
 from regate.settings import get_settings
 from regate_local.oidc_sim import DEMO_USERS, OidcSimulator
@@ -25,7 +25,7 @@ def demo(chain):
     saved = dict(os.environ)
     try:
         with OidcSimulator() as sim:
-            settings, accounts = demo_back_office(chain["settings"], sim, ORIGIN)
+            settings, accounts = load_demo_extension("back_office")(chain["settings"], sim, ORIGIN)
             export_settings(settings)
             yield {"sim": sim, "accounts": accounts, "resolve": demo_resolver(settings)}
     finally:

@@ -176,29 +176,18 @@ def demo_urls(
     }
 
 
-def demo_back_office(settings: Settings, oidc: Any, origin: str) -> tuple[Settings, dict[str, str]]:
-    """Point the write API at the OIDC stand-in ``oidc`` (running) for a page served at ``origin``.
+def load_demo_extension(name: str) -> Any:
+    """The rehearsal kit's piece ``name`` (entry point group ``regate.demo``, declared by ``regate_local``).
 
-    Returns the settings to export and, per demo account, what to type on the stand-in's login form."""
-    from regate_local.oidc_sim import DEMO_AUDIENCE, DEMO_CLIENT_ID, DEMO_USERS
+    The product never imports the kit by name: in Lambda the kit is not installed and this is never called."""
+    from importlib.metadata import entry_points
 
-    oidc.register_client(DEMO_CLIENT_ID, [f"{origin}/admin/v1/"], [origin])
-    settings = settings.model_copy(
-        update={
-            "admin_oidc_issuer": oidc.issuer,
-            "admin_oidc_audience": DEMO_AUDIENCE,
-            "admin_oidc_client_id": DEMO_CLIENT_ID,
-        }
-    )
-    accounts: dict[str, str] = {}
-    for user in DEMO_USERS:
-        attributes = user.attributes
-        if attributes.get("usertype") == "ADMIN":
-            scope = "toutes les collectivités, actes individuels / every SIREN, RH acts"
-        else:
-            scope = "SIREN " + ", ".join(attributes.get("siren") or []) + " seulement / only"
-        accounts[f"{user.name} ({scope})"] = f"{user.username} / {user.password}"
-    return settings, accounts
+    found = list(entry_points(group="regate.demo", name=name))
+    if not found:
+        raise RuntimeError(
+            f"regate demo needs the rehearsal kit's {name!r} (package regate_local): run `make install`"
+        )
+    return found[0].load()
 
 
 def demo_resolver(settings: Settings) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -271,10 +260,9 @@ def run_demo(serve: bool = True, host: str = "127.0.0.1", port: int = 8000, cons
         if not serve:
             return status
         from regate.api.local_server import make_server, serve_until_interrupted
-        from regate_local.oidc_sim import OidcSimulator
 
-        oidc = stack.enter_context(OidcSimulator())
-        settings, accounts = demo_back_office(settings, oidc, f"http://{host}:{port}")
+        oidc = stack.enter_context(load_demo_extension("oidc_simulator")())
+        settings, accounts = load_demo_extension("back_office")(settings, oidc, f"http://{host}:{port}")
         export_settings(settings)
         server = make_server(host, port, demo_resolver(settings), verbose=False)
         console.print(f"\n[bold]Back-office[/] : http://{host}:{port}/admin/v1/  (OIDC local: {oidc.issuer})")
