@@ -1,6 +1,9 @@
 """Pull capture: harvest acknowledged acts from the Pastell API v2 into the raw bucket (pastell-api.md §18).
 
-For each entity of ``GET /entite`` and each configured flux (pairs listed concurrently):
+For each entity of ``GET /entite`` and each configured flux — pairs listed concurrently, at most
+``listing_concurrency`` at once (``REGATE_PASTELL_LISTING_CONCURRENCY``; one pair's states and pages stay in
+order), documents then captured in a stable order, so a run writes the same objects whatever the order in
+which listings complete:
 
 1. list ``etatTransit=acquiter-tdt`` (``termine`` for flux without TdT) in the window
    ``(watermark - overlap - 1 s, run start)`` — full ``YYYY-MM-DD HH:MM:SS`` bounds, strict,
@@ -127,6 +130,7 @@ class CaptureOptions:
     entites: tuple[str, ...] = ()
     since: str | None = None
     concurrency: int = 8
+    listing_concurrency: int = 8
     page_size: int = 100
     overlap_seconds: int = 86400
     default_since: str = "2020-01-01 00:00:00"
@@ -162,6 +166,7 @@ class CaptureOptions:
             entites=tuple(entites),
             since=since,
             concurrency=settings.pastell_concurrency,
+            listing_concurrency=settings.pastell_listing_concurrency,
             page_size=settings.pastell_page_size,
             overlap_seconds=settings.pastell_overlap_seconds,
             default_since=settings.pastell_default_since,
@@ -327,8 +332,9 @@ def _run(
         return _reconcile_listing(client, store, clock, entite, fluxes, options, report, state, queue)
 
     due = [e for e in selected if fluxes and _reconcile_due(store, clock, e.id_e, options)]
-    _parallel(list_pair, pairs, options.concurrency)
-    reconciled = [e for e, ok in zip(due, _parallel(reconcile, due, options.concurrency), strict=True) if ok]
+    _parallel(list_pair, pairs, options.listing_concurrency)
+    outcomes = _parallel(reconcile, due, options.listing_concurrency)
+    reconciled = [e for e, ok in zip(due, outcomes, strict=True) if ok]
 
     def work(task: _Task) -> None:
         try:
@@ -337,7 +343,9 @@ def _run(
             if progress is not None:
                 progress("advance", 1)
 
-    _parallel(work, list(state.tasks.values()), options.concurrency)
+    # Listings complete in any order: documents start in a stable order (same writes, same report).
+    tasks = sorted(state.tasks.values(), key=lambda t: (t.entite.id_e, t.flux, t.id_d, t.kind))
+    _parallel(work, tasks, options.concurrency)
 
     stopped = state.stop_reason()
     if stopped:
