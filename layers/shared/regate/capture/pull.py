@@ -317,7 +317,7 @@ def _run(
         return
 
     selected = _select_entites(entites, options, report)
-    fluxes = _read_flux_definitions(client, store, options.flux, report, state)
+    fluxes = _read_flux_definitions(client, store, options.flux, report, state, options.listing_concurrency)
 
     def queue(task: _Task) -> None:
         if state.queue(task) and progress is not None:
@@ -440,37 +440,43 @@ def _select_entites(entites: list[Entite], options: CaptureOptions, report: RunR
 
 
 def _read_flux_definitions(
-    client: PastellClient, store: ObjectStore, fluxes: Sequence[str], report: RunReport, state: _RunState
+    client: PastellClient,
+    store: ObjectStore,
+    fluxes: Sequence[str],
+    report: RunReport,
+    state: _RunState,
+    workers: int = 1,
 ) -> list[str]:
-    """Store each flux definition as received; a flux unknown to the platform (404) is skipped."""
-    kept = []
-    for flux in fluxes:
+    """Store each flux definition as received (``workers`` at once); a flux unknown (404) is skipped."""
+
+    def read(flux: str) -> bool:
         try:
             safe_segment(flux, "flux")
             definition = client.flux_definition(flux)
         except ValueError as exc:
             report.add("errors", ReportItem(id_e="*", flux=flux, reason="flux_invalide", message=str(exc)))
-            continue
+            return False
         except PastellNotFoundError:
             report.add("skipped", ReportItem(id_e="*", flux=flux, reason="flux_absent", source="pull"))
-            continue
+            return False
         except PastellAuthError as exc:
             report.add(
                 "errors", ReportItem(id_e="*", flux=flux, reason="auth", message=str(exc), source="pull")
             )
             state.abort.set()
-            return []
+            return False
         except PastellError as exc:
             # Listing may still work; normalisation falls back to its default code table.
             report.add(
                 "errors",
                 ReportItem(id_e="*", flux=flux, reason=_reason(exc), message=str(exc), source="pull"),
             )
-            kept.append(flux)
-            continue
+            return True
         store.put_json_if_changed(flux_definition_key(flux), definition)
-        kept.append(flux)
-    return kept
+        return True
+
+    kept = [flux for flux, ok in zip(fluxes, _parallel(read, list(fluxes), workers), strict=True) if ok]
+    return [] if state.abort.is_set() else kept
 
 
 def _listing(
