@@ -130,3 +130,46 @@ def test_concurrent_listings_write_exactly_what_a_sequential_run_writes(
     assert all_objects(curated_store) == all_objects(raw_store)  # watermarks, envelopes, files, index, report
     marks = [load_watermark(curated_store, e, f) for e in (ENTITE, OTHER) for f in FLUXES]
     assert all(m is not None for m in marks)
+
+
+def test_documents_start_while_other_pairs_are_still_listed(sim, make_client, raw_store, clock):
+    client = make_client()
+    probe = ListingProbe(client, hold_seconds=0.05)
+    details: list[float] = []
+    inner = client.detail_raw
+
+    def detail_raw(id_e: str, id_d: str):
+        details.append(time.perf_counter())
+        return inner(id_e, id_d)
+
+    client.detail_raw = detail_raw
+    report = run_capture(client, raw_store, clock, options(listing_concurrency=2, concurrency=4))
+    assert not report.errors and report.captured
+    assert min(details) < probe.last_end  # pipelined: no barrier between listings and documents
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_a_document_first_seen_by_a_transition_then_by_reconciliation_is_captured(
+    sim, make_client, raw_store, clock, concurrency
+):
+    """The held-only re-read finds nothing held; the reconciliation's listed row must still run."""
+    flux = FLUXES[0]
+    run_capture(make_client(), raw_store, clock, options(flux=(flux,), entites=(ENTITE,), since="2025-01-01"))
+    missed = sorted(
+        d.id_d
+        for d in sim.platform.documents.values()
+        if d.id_e == ENTITE
+        and d.type == flux
+        and min((h.date for h in d.history if h.action == "acquiter-tdt"), default="9") < "2025-01-01"
+    )
+    assert missed
+    sim.transition(ENTITE, missed[0], "modification", at="2026-01-10 09:30:00")
+    report = run_capture(
+        make_client(),
+        raw_store,
+        clock,
+        options(flux=(flux,), entites=(ENTITE,), reconcile=True, concurrency=concurrency),
+    )
+    assert not report.errors
+    assert sorted(i.id_d for i in report.captured) == missed  # each once
+    assert raw_store.exists(f"pastell/{ENTITE}/{missed[0]}/detail.json")
