@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     pastell_page_size: int = Field(default=100, ge=1, le=10000)
     pastell_overlap_seconds: int = Field(default=86400, ge=0, description="Watermark overlap")
     pastell_concurrency: int = Field(default=8, ge=1, le=64, description="Parallel document downloads")
+    pastell_listing_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="(entity, flux) pairs listed at once (and entities reconciled at once); each pair's "
+        "pages and states stay sequential, its watermark moves only if all its documents succeeded",
+    )
     pastell_default_since: str = Field(default="2020-01-01 00:00:00", description="First-run lower bound")
     pastell_transitions: Annotated[tuple[str, ...], NoDecode] = Field(
         default=DEFAULT_PASTELL_TRANSITIONS,

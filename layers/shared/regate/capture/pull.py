@@ -1,6 +1,10 @@
 """Pull capture: harvest acknowledged acts from the Pastell API v2 into the raw bucket (pastell-api.md §18).
 
-For each entity of ``GET /entite`` and each configured flux (pairs listed concurrently):
+For each entity of ``GET /entite`` and each configured flux — pairs listed concurrently, at most
+``listing_concurrency`` at once (``REGATE_PASTELL_LISTING_CONCURRENCY``; one pair's states and pages stay in
+order); each listed document starts at once (``concurrency`` at a time) while other pairs are still being
+listed. What a document run writes depends only on that document, watermarks move only at the end, and the
+report is sorted: a run writes the same objects whatever the order in which listings and documents complete:
 
 1. list ``etatTransit=acquiter-tdt`` (``termine`` for flux without TdT) in the window
    ``(watermark - overlap - 1 s, run start)`` — full ``YYYY-MM-DD HH:MM:SS`` bounds, strict,
@@ -42,7 +46,7 @@ from __future__ import annotations
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -127,6 +131,7 @@ class CaptureOptions:
     entites: tuple[str, ...] = ()
     since: str | None = None
     concurrency: int = 8
+    listing_concurrency: int = 8
     page_size: int = 100
     overlap_seconds: int = 86400
     default_since: str = "2020-01-01 00:00:00"
@@ -162,6 +167,7 @@ class CaptureOptions:
             entites=tuple(entites),
             since=since,
             concurrency=settings.pastell_concurrency,
+            listing_concurrency=settings.pastell_listing_concurrency,
             page_size=settings.pastell_page_size,
             overlap_seconds=settings.pastell_overlap_seconds,
             default_since=settings.pastell_default_since,
@@ -203,6 +209,7 @@ class _RunState:
     abort: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     tasks: dict[tuple[str, str], _Task] = field(default_factory=dict)
+    started: set[tuple[str, str]] = field(default_factory=set)
 
     def fail(self, id_e: str, flux: str) -> None:
         with self.lock:
@@ -222,14 +229,29 @@ class _RunState:
         return None
 
     def queue(self, task: _Task) -> bool:
-        """Add a task once per document; a listed document wins over a held-only re-read."""
+        """Add a task once per document; a listed document wins over a held-only re-read.
+
+        True when a run of the document must be scheduled: a new one, or a listed row arriving after a
+        held-only re-read already started (that read may have found nothing held).
+        """
         key = (task.entite.id_e, task.id_d)
         with self.lock:
             current = self.tasks.get(key)
             if current is not None and not (current.kind == "held_only" and task.kind == "listed"):
                 return False
             self.tasks[key] = task
-            return current is None
+            if current is None:
+                return True
+            if key in self.started:
+                self.started.discard(key)
+                return True
+            return False  # not started yet: its run takes the listed row
+
+    def take(self, key: tuple[str, str]) -> _Task:
+        """The task a starting run of ``key`` performs (the latest queued for that document)."""
+        with self.lock:
+            self.started.add(key)
+            return self.tasks[key]
 
 
 @dataclass
@@ -312,11 +334,30 @@ def _run(
         return
 
     selected = _select_entites(entites, options, report)
-    fluxes = _read_flux_definitions(client, store, options.flux, report, state)
+    fluxes = _read_flux_definitions(client, store, options.flux, report, state, options.listing_concurrency)
+
+    def work(key: tuple[str, str]) -> None:
+        try:
+            _capture_one(client, store, clock, state.take(key), options, report, state)
+        finally:
+            if progress is not None:
+                progress("advance", 1)
+
+    pipelined = options.concurrency > 1
+    pool = ThreadPoolExecutor(max_workers=max(options.concurrency, 1), thread_name_prefix="capture-doc")
+    runs: list[Future[None]] = []
+    deferred: list[tuple[str, str]] = []
 
     def queue(task: _Task) -> None:
-        if state.queue(task) and progress is not None:
+        if not state.queue(task):
+            return
+        if progress is not None:
             progress("total", 1)
+        key = (task.entite.id_e, task.id_d)
+        if pipelined:  # documents start while the other pairs are still being listed
+            runs.append(pool.submit(work, key))
+        else:
+            deferred.append(key)
 
     pairs = [_PairListing(entite, flux) for entite in selected for flux in fluxes]
 
@@ -327,17 +368,15 @@ def _run(
         return _reconcile_listing(client, store, clock, entite, fluxes, options, report, state, queue)
 
     due = [e for e in selected if fluxes and _reconcile_due(store, clock, e.id_e, options)]
-    _parallel(list_pair, pairs, options.concurrency)
-    reconciled = [e for e, ok in zip(due, _parallel(reconcile, due, options.concurrency), strict=True) if ok]
-
-    def work(task: _Task) -> None:
-        try:
-            _capture_one(client, store, clock, task, options, report, state)
-        finally:
-            if progress is not None:
-                progress("advance", 1)
-
-    _parallel(work, list(state.tasks.values()), options.concurrency)
+    with pool:
+        _parallel(list_pair, pairs, options.listing_concurrency)
+        # After every pair's listing: a document listed by its pair is never taken for a removed one.
+        outcomes = _parallel(reconcile, due, options.listing_concurrency)
+        reconciled = [e for e, ok in zip(due, outcomes, strict=True) if ok]
+        for key in sorted(deferred):  # one at a time: in a stable order
+            work(key)
+        for run in runs:
+            run.result()  # a bug in a run reaches run_capture's report, as before
 
     stopped = state.stop_reason()
     if stopped:
@@ -432,37 +471,43 @@ def _select_entites(entites: list[Entite], options: CaptureOptions, report: RunR
 
 
 def _read_flux_definitions(
-    client: PastellClient, store: ObjectStore, fluxes: Sequence[str], report: RunReport, state: _RunState
+    client: PastellClient,
+    store: ObjectStore,
+    fluxes: Sequence[str],
+    report: RunReport,
+    state: _RunState,
+    workers: int = 1,
 ) -> list[str]:
-    """Store each flux definition as received; a flux unknown to the platform (404) is skipped."""
-    kept = []
-    for flux in fluxes:
+    """Store each flux definition as received (``workers`` at once); a flux unknown (404) is skipped."""
+
+    def read(flux: str) -> bool:
         try:
             safe_segment(flux, "flux")
             definition = client.flux_definition(flux)
         except ValueError as exc:
             report.add("errors", ReportItem(id_e="*", flux=flux, reason="flux_invalide", message=str(exc)))
-            continue
+            return False
         except PastellNotFoundError:
             report.add("skipped", ReportItem(id_e="*", flux=flux, reason="flux_absent", source="pull"))
-            continue
+            return False
         except PastellAuthError as exc:
             report.add(
                 "errors", ReportItem(id_e="*", flux=flux, reason="auth", message=str(exc), source="pull")
             )
             state.abort.set()
-            return []
+            return False
         except PastellError as exc:
             # Listing may still work; normalisation falls back to its default code table.
             report.add(
                 "errors",
                 ReportItem(id_e="*", flux=flux, reason=_reason(exc), message=str(exc), source="pull"),
             )
-            kept.append(flux)
-            continue
+            return True
         store.put_json_if_changed(flux_definition_key(flux), definition)
-        kept.append(flux)
-    return kept
+        return True
+
+    kept = [flux for flux, ok in zip(fluxes, _parallel(read, list(fluxes), workers), strict=True) if ok]
+    return [] if state.abort.is_set() else kept
 
 
 def _listing(

@@ -58,7 +58,11 @@ class RunReport(BaseModel):
             getattr(self, outcome).append(item)
 
     def finish(self, clock: Clock) -> RunReport:
+        """Stamp the end; items sorted, so the saved report does not depend on which thread went first."""
         self.finished_at = utc_iso(clock.now())
+        with self._lock:
+            for name in ("captured", "unchanged", "skipped", "errors", "warnings", "removed"):
+                getattr(self, name).sort(key=_item_order)
         return self
 
     @property
@@ -87,3 +91,7 @@ class RunReport(BaseModel):
         store.put_if_changed(
             run_report_key(self.stage), self.to_json_bytes(), content_type="application/json"
         )
+
+
+def _item_order(item: ReportItem) -> tuple[str, ...]:
+    return (item.id_e, item.flux, item.id_d or "", item.reason or "", item.message or "")

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 CAPTURE_HELP = """
 Capture acknowledged acts from Pastell (API v2) into the raw bucket, as received.
 
-For each entity (`GET /entite`) and each flux of REGATE_PASTELL_FLUX, lists the documents that passed the
+For each entity (`GET /entite`) and each flux of REGATE_PASTELL_FLUX (REGATE_PASTELL_LISTING_CONCURRENCY
+pairs at once), lists the documents that passed the
 préfecture acknowledgement (`etatTransit=acquiter-tdt`; flux of REGATE_PASTELL_FLUX_SANS_TDT at `termine`)
 since the last watermark minus REGATE_PASTELL_OVERLAP_SECONDS, then downloads the detail and files of new or
 changed documents (REGATE_PASTELL_CONCURRENCY at once) to `s3://$REGATE_RAW_BUCKET/pastell/{id_e}/{id_d}/`.

@@ -477,12 +477,12 @@ def _content_disposition_name(header: str) -> str:
 def make_pastell_session(
     settings: Settings, clock: Any = None, pool_size: int | None = None
 ) -> RetryingSession:
-    """A retrying session whose connection pool fits ``pastell_concurrency`` parallel downloads."""
+    """A retrying session whose pool fits the listings and the downloads in flight at once."""
     from requests.adapters import HTTPAdapter
 
     from regate.http.retry import RetryPolicy
 
-    size = pool_size or max(settings.pastell_concurrency, 1)
+    size = pool_size or settings.pastell_concurrency + settings.pastell_listing_concurrency
     http = requests.Session()
     adapter = HTTPAdapter(pool_connections=size, pool_maxsize=size)
     http.mount("http://", adapter)
