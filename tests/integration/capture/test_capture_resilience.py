@@ -445,7 +445,8 @@ def test_a_long_retry_after_on_a_detail_throttles_only_that_pair(sim, settings, 
 
 
 def test_the_run_deadline_stops_cleanly_with_the_report_saved(sim, sim_url, raw_store, clock):
-    sim.inject_slow_body(r"/document/[^/]+$", delay_s=0.05, chunk=64, times=1000)
+    # every detail answer takes seconds: one at a time, the documents cannot all fit in the run's 2 s
+    sim.inject_slow_body(r"/document/[^/]+$", delay_s=0.2, chunk=64, times=1000)
     client = client_for(sim_url, clock, attempts=1)
     started = time.monotonic()
     report = run_capture(
@@ -462,7 +463,8 @@ def test_the_run_deadline_stops_cleanly_with_the_report_saved(sim, sim_url, raw_
 
 
 def test_the_lambda_run_keeps_its_margin_before_the_timeout(sim, handler_settings, raw_store, clock):
-    sim.inject_slow_body(r"/document/[^/]+$", delay_s=0.05, chunk=64, times=1000)
+    # every detail answer takes seconds: one at a time, the documents cannot all fit in the run's 2 s
+    sim.inject_slow_body(r"/document/[^/]+$", delay_s=0.2, chunk=64, times=1000)
 
     class Context:
         function_name = "regate-capture"
@@ -470,7 +472,9 @@ def test_the_lambda_run_keeps_its_margin_before_the_timeout(sim, handler_setting
         def get_remaining_time_in_millis(self) -> int:
             return 4_000  # 4 s left, 2 s of margin: the run must stop after about 2 s
 
-    settings = handler_settings.model_copy(update={"pastell_run_margin_seconds": 2.0})
+    settings = handler_settings.model_copy(
+        update={"pastell_run_margin_seconds": 2.0, "pastell_concurrency": 1}
+    )
     started = time.monotonic()
     result = scheduled_run(settings, clock, Context())
     assert time.monotonic() - started < 10
