@@ -618,6 +618,7 @@ def validate_csv(
         errors.append((None, None, exc.code, exc.message))
         return report()
     warnings.extend(table.warnings)
+    errors.extend(table.errors)
     encoding, delimiter = table.encoding, table.delimiter
     header = table.header
     if not strict and encoding not in ("utf-8", "ascii"):
@@ -643,7 +644,19 @@ def validate_csv(
 
     fields = schema.fields
     names = schema.field_names
-    if not _check_header(header, schema, strict, errors, warnings):
+    if not strict and not header:
+        # frictionless: an empty header row (the detected header is a blank line) means "no header": no label
+        # errors, every schema field is expected, in schema order.
+        warnings.append(
+            (
+                table.header_row,
+                None,
+                "blank-header",
+                "La ligne d'en-tête détectée est vide : les colonnes sont lues dans l'ordre du schéma.",
+            )
+        )
+        header = list(names)
+    elif not _check_header(header, schema, strict, errors, warnings):
         return report()
 
     header = [label.strip() for label in header]  # frictionless trims labels; strict mode flagged them

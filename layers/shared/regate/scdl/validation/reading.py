@@ -66,6 +66,7 @@ class ReadTable:
     encoding: str
     delimiter: str
     warnings: list[tuple] = field(default_factory=list)
+    errors: list[tuple] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -224,9 +225,22 @@ def _sniff_delimiter(text: str) -> str:
 def read_strict(data: bytes) -> ReadTable:
     """Open ``data`` as our pipeline does: UTF-8 or nothing, header on the first record."""
     warnings: list[tuple] = []
+    errors: list[tuple] = []
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
-        warnings.append((1, None, "bom", "Le fichier commence par un BOM UTF-8 (toléré, à retirer)."))
+        if data.startswith(b'"'):  # validata.fr then reads the first label with its quotes: column missing
+            errors.append(
+                (
+                    1,
+                    None,
+                    "bom-quoted-header",
+                    "Le fichier commence par un BOM UTF-8 suivi d'un en-tête entre guillemets : "
+                    "validata.fr lit alors la première colonne avec ses guillemets et la déclare manquante. "
+                    "Retirez le BOM.",
+                )
+            )
+        else:
+            warnings.append((1, None, "bom", "Le fichier commence par un BOM UTF-8 (toléré, à retirer)."))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -261,5 +275,11 @@ def read_strict(data: bytes) -> ReadTable:
         yield from enumerate(records, start=2)
 
     return ReadTable(
-        header=header, header_row=1, rows=rows(), encoding="utf-8", delimiter=delimiter, warnings=warnings
+        header=header,
+        header_row=1,
+        rows=rows(),
+        encoding="utf-8",
+        delimiter=delimiter,
+        warnings=warnings,
+        errors=errors,
     )
