@@ -252,6 +252,16 @@ def read_strict(data: bytes) -> ReadTable:
         ) from exc
     if not text.strip():
         raise UnreadableFile("empty-file", "Le fichier est vide (ni en-tête ni données).")
+    if "\r" in text and "\n" not in text:  # old Mac Excel; validata.fr sniffs such files on one "line"
+        errors.append(
+            (
+                None,
+                None,
+                "line-endings",
+                "Fins de ligne CR seules (ancien format Mac) : le CSV (RFC 4180) demande CRLF ou LF, et "
+                "validata.fr peut alors se tromper de séparateur. Réenregistrez le fichier.",
+            )
+        )
     delimiter = _sniff_delimiter(text)
     if delimiter != ",":
         warnings.append(
