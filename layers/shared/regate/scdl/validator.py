@@ -13,8 +13,11 @@ Two modes:
   columns in order), non-UTF-8 bytes, dates not written ``YYYY-MM-DD`` with two-digit month/day
   (frictionless' ``strptime`` accepts ``2024-3-5``) and integers with signs/spaces/underscores
   (Python ``int()`` accepts `` 43``, ``+43``, ``4_3``).
-* ``strict=False`` (Validata mode): reproduces Validata's verdicts; the structure issues above are warnings
-  and non-UTF-8 input is decoded as Windows-1252 (Validata sniffs the encoding) with a warning.
+* ``strict=False`` (Validata mode): reproduces Validata's verdicts; the structure issues above are warnings,
+  and the file is read exactly as validata-table reads it (encoding detection, BOM, sniffed delimiter,
+  header-row detection, blank rows, 1 000-error cap, 100 000-row limit): ``regate.scdl.validation.reading``.
+
+The differences between the modes are listed in ``docs/validator.md``.
 
 Header case: a label differing only by case (``coll_nom``) does not match, exactly like validata-table 0.12.5
 with default options (missing column + extra column); our message points at the case difference.
