@@ -63,3 +63,17 @@ def test_same_verdict_and_errors_as_validata(case: dict) -> None:
     assert ours.valid == valid
     assert our_errors == their_errors
     assert valid == case["validata_valid"], "validata-table changed its verdict: regenerate the index"
+
+
+@pytest.mark.slow
+def test_row_limit_reported_like_validata(tmp_path: Path) -> None:
+    """validata caps files at 100 000 data rows with one `table-dimensions` error (validata-table: ~35 s)."""
+    case = next(c for c in INDEX if c["case"] == "size_1_rows")
+    header, row = (case["dir"] / case["file"]).read_text(encoding="utf-8").splitlines()[:2]
+    path = tmp_path / "rows_100001.csv"
+    path.write_text(header + "\n" + (row + "\n") * 100_001, encoding="utf-8")
+    ours = validate_deliberations_csv(path.read_bytes(), strict=False)
+    theirs = validata_errors(path)
+    assert theirs is not None
+    assert (ours.valid, {(i.row or 1, i.column, i.code) for i in ours.errors}) == theirs
+    assert theirs == (False, {(1, None, "table-dimensions")})
