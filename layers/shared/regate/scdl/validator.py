@@ -725,7 +725,7 @@ def validate_csv(
             if truncated:
                 continue
             ncells = len(cells)
-            if not any(cells[:width]):  # frictionless: every cell under a header label is empty
+            if not (cells and cells[0]) and not any(cells[:width]):  # frictionless: all under labels empty
                 append((row_number, None, "blank-row", "La ligne est vide : retirez-la."))
                 if len(errors) >= cap:
                     truncated = True

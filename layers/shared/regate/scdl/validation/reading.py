@@ -33,7 +33,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, islice
 
 # frictionless sets this at import (formats/csv/parser.py); we need more than the stdlib's 131 072 characters
 # for real objets (a 200 000-character cell is a cell) — the value is frictionless' own.
@@ -172,14 +172,8 @@ def read_validata(data: bytes) -> ReadTable:
     header_row = detect_header_row(head)
     header = [str(cell) for cell in head[header_row - 1]]
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        for number, cells in enumerate(chain(head, records), start=1):
-            if number > header_row:
-                yield number, cells
-
-    return ReadTable(
-        header=header, header_row=header_row, rows=rows(), encoding=encoding, delimiter=delimiter
-    )
+    rows = islice(enumerate(chain(head, records), start=1), header_row, None)
+    return ReadTable(header=header, header_row=header_row, rows=rows, encoding=encoding, delimiter=delimiter)
 
 
 def _guarded(reader: Iterator[list[str]], encoding: str) -> Iterator[list[str]]:
@@ -280,14 +274,10 @@ def read_strict(data: bytes) -> ReadTable:
         raise UnreadableFile("empty-file", "Le fichier est vide (ni en-tête ni données).") from exc
     except UnreadableFile as exc:
         raise UnreadableFile("source-error", f"En-tête illisible : {exc.message}") from exc
-
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        yield from enumerate(records, start=2)
-
     return ReadTable(
         header=header,
         header_row=1,
-        rows=rows(),
+        rows=enumerate(records, start=2),
         encoding="utf-8",
         delimiter=delimiter,
         warnings=warnings,
