@@ -189,3 +189,9 @@ def test_validata_row_limit_is_a_table_dimensions_error() -> None:
     report = validate_deliberations_csv(over, strict=False)
     assert [(e.row, e.code) for e in report.errors] == [(None, "table-dimensions")]
     assert validate_deliberations_csv(over, strict=True).valid
+
+
+def test_frformat_no_slash_quirk_in_validata_mode_only() -> None:
+    data = text([with_cell("DELIB_MATIERE_NOM", "Urbanismes")]).encode()
+    assert validate_deliberations_csv(data, strict=False).valid  # as on validata.fr (outside corpus)
+    assert codes(data, strict=True) == {(2, "DELIB_MATIERE_NOM", "nomenclature-actes-value")}

@@ -377,13 +377,17 @@ _NORMALIZED_PREFIXES = frozenset(_norm_prefix(p) for p in _NOMENCLATURE_PREFIXES
 
 @lru_cache(maxsize=4096)
 def nomenclature_actes_errors(value: str) -> str | None:
-    """French message when ``value`` fails ``nomenclature-actes-value`` (scdl.md §1.3), else ``None``."""
-    slash = value.find("/")
-    if slash < 0:
-        return "le signe oblique « / » est manquant"
-    prefix = value[:slash]
+    """French message when ``value`` fails ``nomenclature-actes-value`` (scdl.md §1.3), else ``None``.
+
+    frformat 0.4.1 quirk kept (Validata mode): the prefix is ``value[: value.find("/")]``, so without any
+    slash it is the value minus its last character — ``Urbanismes`` or ``Commande publique `` pass there.
+    Strict mode adds the missing-slash error back (its row check).
+    """
+    prefix = value[: value.find("/")]
     if "/ " not in value and _norm_prefix(prefix) in _NORMALIZED_PREFIXES:
         return None
+    if "/" not in value:
+        return "le signe oblique « / » est manquant"
     details = []
     if prefix.rstrip() in _NOMENCLATURE_PREFIXES or "/ " in value:
         details.append("le signe oblique ne doit pas être précédé ni suivi d'espace")
@@ -445,7 +449,9 @@ def _compare(a: Any, b: Any, op: Callable[[Any, Any], bool]) -> bool | None:
     return None
 
 
-def _build_custom_check(check: CustomCheck, pos: dict[str, int]) -> tuple[RowCheck | None, list[str]]:
+def _build_custom_check(
+    check: CustomCheck, pos: dict[str, int], strict: bool = False
+) -> tuple[RowCheck | None, list[str]]:
     """Compile one custom check into a row closure; returns (closure, columns involved)."""
     params = check.params
     name = check.name
@@ -477,6 +483,8 @@ def _build_custom_check(check: CustomCheck, pos: dict[str, int]) -> tuple[RowChe
             if value is None:
                 return None
             message = nomenclature_actes_errors(value)
+            if message is None and strict and "/" not in value:  # frformat's no-slash quirk: not in SCDL
+                message = "le signe oblique « / » est manquant"
             return None if message is None else (column, "nomenclature-actes-value", message)
 
         return nomenclature_check, [column]
@@ -672,7 +680,7 @@ def validate_csv(
     ]
     row_checks: list[RowCheck] = []
     for check in schema.custom_checks:
-        closure, involved = _build_custom_check(check, pos)
+        closure, involved = _build_custom_check(check, pos, strict)
         if closure is None:
             warnings.append(
                 (None, None, "unknown-check", f"Custom check {check.name!r} non pris en charge : ignoré.")
