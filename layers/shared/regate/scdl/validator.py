@@ -348,7 +348,7 @@ def _constraint_checks(
 # ---------------------------------------------------------------------------------------------------------
 # Custom checks (validata_core 0.12.5 + frformat semantics)
 
-RowCheck = Callable[[list[Any]], "tuple[str, str, str] | None"]  # → (column, code, message)
+RowCheck = Callable[[list[Any]], "tuple | None"]  # → (column, code, message) or (row, column, code, message)
 
 _NOMENCLATURE_PREFIXES = (
     "Commande publique",
@@ -447,6 +447,20 @@ def _compare(a: Any, b: Any, op: Callable[[Any, Any], bool]) -> bool | None:
     except (decimal.InvalidOperation, TypeError):
         return None
     return None
+
+
+def _once(issue: tuple) -> RowCheck:
+    """A row check that reports ``issue`` (with its own row) the first time only, then stops."""
+    fired = False
+
+    def check(_values: list[Any]) -> Any:
+        nonlocal fired
+        if fired:
+            return None
+        fired = True
+        return issue
+
+    return check
 
 
 def _build_custom_check(
@@ -655,6 +669,11 @@ def validate_csv(
 
     fields = schema.fields
     names = schema.field_names
+    if not strict and not header and not table.fragment_rows:
+        errors.append(
+            (None, None, "source-error", "Le fichier ne contient ni en-tête ni données (lignes vides).")
+        )
+        return report()
     if not strict and not header:
         # frictionless: an empty header row (the detected header is a blank line) means "no header": no label
         # errors, every schema field is expected, in schema order.
@@ -679,6 +698,7 @@ def validate_csv(
         if field.name in label_pos
     ]
     row_checks: list[RowCheck] = []
+    structure_checks: list[RowCheck] = []  # also run on blank rows
     for check in schema.custom_checks:
         closure, involved = _build_custom_check(check, pos, strict)
         if closure is None:
@@ -688,8 +708,10 @@ def validate_csv(
             continue
         present = [c for c in involved if c in label_pos]
         if check.name == "cohesive-columns-value" and 0 < len(present) < len(set(involved)):
+            # validata_core: the missing-fields error is raised by the check on the first data row (blank or
+            # not; none without rows), located on row 1, and the check then stops.
             absent = ", ".join(f"'{c}'" for c in involved if c not in label_pos)
-            errors.append(
+            closure = _once(
                 (
                     1,
                     None,
@@ -698,7 +720,7 @@ def validate_csv(
                     f"présentes, soit toutes absentes (sont absentes : {absent})",
                 )
             )
-            continue
+            structure_checks.append(closure)
         row_checks.append(closure)
 
     # plain tuples: unpacking in the hot loop is cheaper than attribute access
@@ -735,6 +757,10 @@ def validate_csv(
             ncells = len(cells)
             if not (cells and cells[0]) and not any(cells[:width]):  # frictionless: all under labels empty
                 append((row_number, None, "blank-row", "La ligne est vide : retirez-la."))
+                for row_check in structure_checks:
+                    issue = row_check([])
+                    if issue is not None:
+                        append(issue if len(issue) == 4 else (row_number, *issue))
                 if len(errors) >= cap:
                     truncated = True
                 continue
@@ -790,7 +816,7 @@ def validate_csv(
                     append(
                         (
                             row_number,
-                            label,
+                            label or None,
                             "missing-cell",
                             f"Cellule manquante : la ligne a {ncells} cellules pour {width} colonnes.",
                         )
@@ -798,7 +824,7 @@ def validate_csv(
             for row_check in row_checks:
                 issue = row_check(values)
                 if issue is not None:
-                    append((row_number, issue[0], issue[1], issue[2]))
+                    append(issue if len(issue) == 4 else (row_number, *issue))
             if len(errors) >= cap:
                 truncated = True
     except UnreadableFile as exc:

@@ -67,6 +67,7 @@ class ReadTable:
     delimiter: str
     warnings: list[tuple] = field(default_factory=list)
     errors: list[tuple] = field(default_factory=list)
+    fragment_rows: int = 0  # records after the header among the first SAMPLE_SIZE (frictionless' fragment)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -173,7 +174,14 @@ def read_validata(data: bytes) -> ReadTable:
     header = [str(cell) for cell in head[header_row - 1]]
 
     rows = islice(enumerate(chain(head, records), start=1), header_row, None)
-    return ReadTable(header=header, header_row=header_row, rows=rows, encoding=encoding, delimiter=delimiter)
+    return ReadTable(
+        header=header,
+        header_row=header_row,
+        rows=rows,
+        encoding=encoding,
+        delimiter=delimiter,
+        fragment_rows=len(head) - header_row,
+    )
 
 
 def _guarded(reader: Iterator[list[str]], encoding: str) -> Iterator[list[str]]:
