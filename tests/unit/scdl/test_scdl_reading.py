@@ -195,3 +195,17 @@ def test_frformat_no_slash_quirk_in_validata_mode_only() -> None:
     data = text([with_cell("DELIB_MATIERE_NOM", "Urbanismes")]).encode()
     assert validate_deliberations_csv(data, strict=False).valid  # as on validata.fr (outside corpus)
     assert codes(data, strict=True) == {(2, "DELIB_MATIERE_NOM", "nomenclature-actes-value")}
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_the_file_is_streamed_not_decoded_whole(strict: bool) -> None:
+    import tracemalloc
+
+    data = text([with_cell("DELIB_ID", f"D{k}") for k in range(20_000)]).encode()
+    tracemalloc.start()
+    try:
+        assert validate_deliberations_csv(data, strict=strict).valid
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < len(data) // 2, f"peak {peak} bytes for a {len(data)}-byte file"

@@ -224,13 +224,43 @@ def _sniff_delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
+_CHUNK = 1 << 16  # bytes decoded at a time when checking UTF-8
+
+
+def _check_utf8(data: bytes, start: int) -> bool:
+    """Raise :class:`UnreadableFile` on the first non-UTF-8 byte; True when some text is not whitespace.
+
+    Chunked incremental decoding: memory stays bounded whatever the file size."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    content = False
+    try:
+        for offset in range(start, len(data), _CHUNK):
+            chunk = decoder.decode(view[offset : offset + _CHUNK])
+            content = content or (not chunk.isspace() and chunk != "")
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        try:  # failure path only: the whole decode gives the exact offending byte
+            data[start:].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", start, start + exc.start) + 1
+            raise UnreadableFile(
+                "encoding-error",
+                f"Le fichier n'est pas encodé en UTF-8 : octet 0x{data[start + exc.start]:02x} invalide à la "
+                f"position {exc.start} (ligne physique {line}). Réenregistrez-le en UTF-8.",
+            ) from exc
+        raise  # pragma: no cover - both decoders agree
+    return content
+
+
 def read_strict(data: bytes) -> ReadTable:
     """Open ``data`` as our pipeline does: UTF-8 or nothing, header on the first record."""
     warnings: list[tuple] = []
     errors: list[tuple] = []
+    start = 0
     if data.startswith(_BOM):
-        data = data[len(_BOM) :]
-        if data.startswith(b'"'):  # validata.fr then reads the first label with its quotes: column missing
+        start = len(_BOM)
+        if data.startswith(b'"', start):  # validata.fr then reads the first label with its quotes
             errors.append(
                 (
                     1,
@@ -243,18 +273,9 @@ def read_strict(data: bytes) -> ReadTable:
             )
         else:
             warnings.append((1, None, "bom", "Le fichier commence par un BOM UTF-8 (toléré, à retirer)."))
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise UnreadableFile(
-            "encoding-error",
-            f"Le fichier n'est pas encodé en UTF-8 : octet 0x{data[exc.start]:02x} invalide à la position "
-            f"{exc.start} (ligne physique {line}). Réenregistrez-le en UTF-8.",
-        ) from exc
-    if not text.strip():
+    if not _check_utf8(data, start):
         raise UnreadableFile("empty-file", "Le fichier est vide (ni en-tête ni données).")
-    if "\r" in text and "\n" not in text:  # old Mac Excel; validata.fr sniffs such files on one "line"
+    if b"\r" in data and b"\n" not in data:  # old Mac Excel; validata.fr sniffs such files on one "line"
         errors.append(
             (
                 None,
@@ -264,6 +285,8 @@ def read_strict(data: bytes) -> ReadTable:
                 "validata.fr peut alors se tromper de séparateur. Réenregistrez le fichier.",
             )
         )
+    end = data.find(b"\n", start)
+    text = data[start : end if end >= 0 else len(data)].decode("utf-8")  # the header line
     delimiter = _sniff_delimiter(text)
     if delimiter != ",":
         warnings.append(
@@ -274,7 +297,10 @@ def read_strict(data: bytes) -> ReadTable:
                 f"Séparateur {delimiter!r} détecté : accepté, mais le SCDL recommande la virgule.",
             )
         )
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True)
+    stream = io.BytesIO(data)  # shares the bytes: the file is decoded as it is read, never copied whole
+    stream.seek(start)
+    text_stream = io.TextIOWrapper(stream, "utf-8", newline="")
+    reader = csv.reader(text_stream, delimiter=delimiter, quotechar='"', doublequote=True)
     records = _guarded(reader, "utf-8")
     try:
         header = next(records)
