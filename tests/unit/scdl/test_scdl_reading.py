@@ -175,6 +175,7 @@ def test_validata_error_cap_stops_after_the_row_that_reaches_it() -> None:
     data = text([bad] * 400).encode()
     report = validate_deliberations_csv(data, strict=False)
     assert len(report.errors) == VALIDATA_LIMIT_ERRORS and report.truncated
+    assert "error-limit" in {w.code for w in report.warnings}
     assert report.rows == 400
     strict = validate_deliberations_csv(data, strict=True)
     assert len(strict.errors) == 1200 and not strict.truncated

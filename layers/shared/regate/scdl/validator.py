@@ -832,6 +832,15 @@ def validate_csv(
     if len(errors) > cap:
         del errors[cap:]
         truncated = True
+    if truncated and not strict:  # frictionless adds the same warning ("reached error limit: 1000")
+        warnings.append(
+            (
+                None,
+                None,
+                "error-limit",
+                f"Limite de {cap} erreurs atteinte : la vérification s'arrête là, comme sur validata.fr.",
+            )
+        )
     if not strict and not truncated and data_rows > VALIDATA_MAX_ROWS:
         append(
             (
