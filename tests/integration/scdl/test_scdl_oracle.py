@@ -77,3 +77,53 @@ def test_row_limit_reported_like_validata(tmp_path: Path) -> None:
     assert theirs is not None
     assert (ours.valid, {(i.row or 1, i.column, i.code) for i in ours.errors}) == theirs
     assert theirs == (False, {(1, None, "table-dimensions")})
+
+
+MUTATION_TOKENS = [
+    b"\r", b"\n", b"\r\n", b'"', b";", b",", b"\t", b"\xef\xbb\xbf", b"\xe9", b"\x00", b" ", b"'", b"|",
+    b"\xc3", b"\xff\xfe", b"\x92", b";;;;;;;;;;;;;;;;", b"Titre\r\n",
+]  # fmt: skip
+
+
+def mutated_outside_files(seed: int, count: int) -> list[tuple[str, bytes]]:
+    """Seeded byte-level mutations of small outside files (inserted separators, quotes, BOMs, bad bytes,
+    deleted bytes, duplicated lines): the kind of damage hand edits and broken exports do."""
+    import random
+
+    rng = random.Random(seed)
+    files = sorted(p for p in OUTSIDE.glob("*.csv") if p.stat().st_size < 20_000)
+    out = []
+    for k in range(count):
+        source = rng.choice(files)
+        data = bytearray(source.read_bytes())
+        for _ in range(rng.randint(1, 6)):
+            op, pos = rng.random(), rng.randrange(len(data) + 1)
+            if op < 0.5:
+                data[pos:pos] = rng.choice(MUTATION_TOKENS)
+            elif op < 0.8:
+                del data[pos : pos + rng.randint(1, 3)]
+            else:
+                lines = bytes(data).split(b"\r\n")
+                i = rng.randrange(len(lines))
+                data = bytearray(b"\r\n".join([*lines[:i], lines[i], *lines[i:]]))
+        out.append((f"{k}-{source.stem}", bytes(data)))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [20261202])
+def test_same_verdict_and_errors_on_mutated_files(seed: int, tmp_path: Path) -> None:
+    disagreements = []
+    for name, data in mutated_outside_files(seed, 150):
+        path = tmp_path / f"{name}.csv"
+        path.write_bytes(data)
+        ours = validate_deliberations_csv(data, strict=False)
+        theirs = validata_errors(path)
+        if theirs is None:
+            if ours.valid:
+                disagreements.append((name, "validata-table raised, we said valid"))
+            continue
+        our_errors = {(i.row or 1, i.column, TO_VALIDATA_TYPE.get(i.code, i.code)) for i in ours.errors}
+        if (ours.valid, our_errors) != theirs:
+            disagreements.append((name, sorted(our_errors ^ theirs[1], key=str)[:4]))
+    assert not disagreements
