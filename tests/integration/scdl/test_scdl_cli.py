@@ -94,3 +94,23 @@ def test_non_utf8_and_empty_files_are_reported_not_crashing() -> None:
     empty = run(str(CORPUS / "empty_file.csv"))
     assert empty.exit_code == 1
     assert "Le fichier est vide" in empty.output
+
+
+OUTSIDE = CORPUS.parent / "outside"
+
+
+def test_validata_mode_reads_a_windows_1252_excel_export_and_says_how() -> None:
+    path = str(OUTSIDE / "erp_all_quoted_cp1252_title.csv")
+    result = run("--validata", path)
+    assert result.exit_code == 0, result.output
+    assert "Lecture : encodage cp1252, séparateur point-virgule, en-tête ligne 2." in result.output
+    strict = run(path)
+    assert strict.exit_code == 1 and "encoding-error" in strict.output
+
+
+def test_validata_mode_json_reports_reading_and_the_error_cap() -> None:
+    result = run("--validata", "--json", str(OUTSIDE / "size_error_cap_mid_row.csv"))
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert len(report["errors"]) == 1000 and report["truncated"] is True
+    assert (report["encoding"], report["delimiter"], report["header_row"]) == ("utf-8", ",", 1)

@@ -67,4 +67,11 @@ def register(app: typer.Typer) -> None:
             mode = "strict SCDL" if report.strict else "Validata"
             label = f"{name} {table_schema.version or ''}".strip()
             typer.echo(f"{file.name} — schéma {label}, mode {mode}. {report.summary()}")
+            if report.encoding is not None:
+                shown = {"\t": "tabulation", ",": "virgule", ";": "point-virgule", "|": "barre verticale"}
+                delimiter = shown.get(report.delimiter or ",", repr(report.delimiter))
+                typer.echo(
+                    f"Lecture : encodage {report.encoding}, séparateur {delimiter}, "
+                    f"en-tête ligne {report.header_row}."
+                )
         raise typer.Exit(0 if report.valid else 1)

@@ -13,8 +13,11 @@ Two modes:
   columns in order), non-UTF-8 bytes, dates not written ``YYYY-MM-DD`` with two-digit month/day
   (frictionless' ``strptime`` accepts ``2024-3-5``) and integers with signs/spaces/underscores
   (Python ``int()`` accepts `` 43``, ``+43``, ``4_3``).
-* ``strict=False`` (Validata mode): reproduces Validata's verdicts; the structure issues above are warnings
-  and non-UTF-8 input is decoded as Windows-1252 (Validata sniffs the encoding) with a warning.
+* ``strict=False`` (Validata mode): reproduces Validata's verdicts; the structure issues above are warnings,
+  and the file is read exactly as validata-table reads it (encoding detection, BOM, sniffed delimiter,
+  header-row detection, blank rows, 1 000-error cap, 100 000-row limit): ``regate.scdl.validation.reading``.
+
+The differences between the modes are listed in ``docs/validator.md``.
 
 Header case: a label differing only by case (``coll_nom``) does not match, exactly like validata-table 0.12.5
 with default options (missing column + extra column); our message points at the case difference.
@@ -22,9 +25,7 @@ with default options (missing column + extra column); our message points at the 
 
 from __future__ import annotations
 
-import csv
 import decimal
-import io
 import operator
 import re
 from collections.abc import Callable, Sequence
@@ -36,6 +37,7 @@ from pydantic import BaseModel, Field
 from stdnum.fr import siret as stdnum_siret
 
 from regate.scdl.schema import CustomCheck, SchemaField, TableSchema, load_schema
+from regate.scdl.validation.reading import UnreadableFile, read_strict, read_validata
 
 __all__ = [
     "ScdlValidationError",
@@ -49,6 +51,8 @@ __all__ = [
 
 _INVALID = object()  # cast failure sentinel (None means "missing value")
 _DEFAULT_MAX_ISSUES = 10_000
+VALIDATA_LIMIT_ERRORS = 1000  # frictionless DEFAULT_LIMIT_ERRORS, as validata-table leaves it
+VALIDATA_MAX_ROWS = 100_000  # validata_core.domain.validation_features.VALIDATA_MAX_ROWS (table-dimensions)
 _MEMO_LIMIT = 50_000  # distinct values remembered per column (bounded memory on huge files)
 
 
@@ -81,6 +85,9 @@ class ValidationReport(BaseModel):
     schema_name: str | None = None
     strict: bool = True
     truncated: bool = False
+    encoding: str | None = None
+    delimiter: str | None = None
+    header_row: int = 1
 
     def summary(self) -> str:
         """French summary line for humans and logs."""
@@ -105,7 +112,8 @@ class ScdlValidationError(ValueError):
 # Cell casting (mirrors frictionless 5 value readers)
 
 _ISO_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
-_STRICT_INT_RE = re.compile(r"^-?[0-9]+$")
+_STRICT_INT_RE = re.compile(r"^-?[0-9]+\Z")
+_MAX_INT_DIGITS = 4300  # sys.int_info.default_max_str_digits: int() raises beyond, an invalid cell for us
 # rfc3986 URL_PARSING_RE scheme group, as frictionless' ``format: uri`` uses it (only a scheme is required)
 _URI_SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -122,11 +130,14 @@ def _cast_integer(cell: str) -> Any:
 
 
 def _cast_integer_strict(cell: str) -> Any:
-    if cell.isascii() and cell.isdigit():  # fast path: plain non-negative integer
+    if cell.isascii() and cell.isdigit() and len(cell) <= _MAX_INT_DIGITS:  # fast path: plain integer
         return int(cell)
     if _STRICT_INT_RE.match(cell) is None:
         return _INVALID
-    return int(cell)
+    try:
+        return int(cell)
+    except ValueError:  # beyond Python's int/str digit limit (4300): invalid, like frictionless says
+        return _INVALID
 
 
 def _cast_number(cell: str) -> Any:
@@ -337,7 +348,7 @@ def _constraint_checks(
 # ---------------------------------------------------------------------------------------------------------
 # Custom checks (validata_core 0.12.5 + frformat semantics)
 
-RowCheck = Callable[[list[Any]], "tuple[str, str, str] | None"]  # → (column, code, message)
+RowCheck = Callable[[list[Any]], "tuple | None"]  # → (column, code, message) or (row, column, code, message)
 
 _NOMENCLATURE_PREFIXES = (
     "Commande publique",
@@ -366,13 +377,17 @@ _NORMALIZED_PREFIXES = frozenset(_norm_prefix(p) for p in _NOMENCLATURE_PREFIXES
 
 @lru_cache(maxsize=4096)
 def nomenclature_actes_errors(value: str) -> str | None:
-    """French message when ``value`` fails ``nomenclature-actes-value`` (scdl.md §1.3), else ``None``."""
-    slash = value.find("/")
-    if slash < 0:
-        return "le signe oblique « / » est manquant"
-    prefix = value[:slash]
+    """French message when ``value`` fails ``nomenclature-actes-value`` (scdl.md §1.3), else ``None``.
+
+    frformat 0.4.1 quirk kept (Validata mode): the prefix is ``value[: value.find("/")]``, so without any
+    slash it is the value minus its last character — ``Urbanismes`` or ``Commande publique `` pass there.
+    Strict mode adds the missing-slash error back (its row check).
+    """
+    prefix = value[: value.find("/")]
     if "/ " not in value and _norm_prefix(prefix) in _NORMALIZED_PREFIXES:
         return None
+    if "/" not in value:
+        return "le signe oblique « / » est manquant"
     details = []
     if prefix.rstrip() in _NOMENCLATURE_PREFIXES or "/ " in value:
         details.append("le signe oblique ne doit pas être précédé ni suivi d'espace")
@@ -434,7 +449,23 @@ def _compare(a: Any, b: Any, op: Callable[[Any, Any], bool]) -> bool | None:
     return None
 
 
-def _build_custom_check(check: CustomCheck, pos: dict[str, int]) -> tuple[RowCheck | None, list[str]]:
+def _once(issue: tuple) -> RowCheck:
+    """A row check that reports ``issue`` (with its own row) the first time only, then stops."""
+    fired = False
+
+    def check(_values: list[Any]) -> Any:
+        nonlocal fired
+        if fired:
+            return None
+        fired = True
+        return issue
+
+    return check
+
+
+def _build_custom_check(
+    check: CustomCheck, pos: dict[str, int], strict: bool = False
+) -> tuple[RowCheck | None, list[str]]:
     """Compile one custom check into a row closure; returns (closure, columns involved)."""
     params = check.params
     name = check.name
@@ -466,6 +497,8 @@ def _build_custom_check(check: CustomCheck, pos: dict[str, int]) -> tuple[RowChe
             if value is None:
                 return None
             message = nomenclature_actes_errors(value)
+            if message is None and strict and "/" not in value:  # frformat's no-slash quirk: not in SCDL
+                message = "le signe oblique « / » est manquant"
             return None if message is None else (column, "nomenclature-actes-value", message)
 
         return nomenclature_check, [column]
@@ -578,47 +611,6 @@ def _build_custom_check(check: CustomCheck, pos: dict[str, int]) -> tuple[RowChe
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Decoding and dialect
-
-_BOM = b"\xef\xbb\xbf"
-
-
-def _decode(data: bytes, strict: bool, warnings: list[tuple]) -> tuple[str | None, tuple | None]:
-    """(text, fatal issue). Never raises: bad bytes become a clear error with their position."""
-    if data.startswith(_BOM):
-        data = data[len(_BOM) :]
-        if strict:
-            warnings.append((1, None, "bom", "Le fichier commence par un BOM UTF-8 (toléré, à retirer)."))
-    try:
-        return data.decode("utf-8"), None
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        detail = (
-            f"Le fichier n'est pas encodé en UTF-8 : octet 0x{data[exc.start]:02x} invalide à la position "
-            f"{exc.start} (ligne physique {line}). Réenregistrez-le en UTF-8."
-        )
-        if strict:
-            return None, (None, None, "encoding-error", detail)
-        warnings.append((None, None, "encoding-error", detail + " Lu en Windows-1252."))
-        return data.decode("cp1252", errors="replace"), None
-
-
-def _sniff_delimiter(text: str) -> str:
-    """Delimiter of the header line among , ; TAB | (commas win ties), counting outside quotes."""
-    end = text.find("\n")
-    first = text if end < 0 else text[:end]
-    counts = dict.fromkeys(",;\t|", 0)
-    quoted = False
-    for char in first:
-        if char == '"':
-            quoted = not quoted
-        elif not quoted and char in counts:
-            counts[char] += 1
-    best = max(counts, key=lambda d: (counts[d], d == ","))
-    return best if counts[best] else ","
-
-
-# ---------------------------------------------------------------------------------------------------------
 # Validation
 
 
@@ -645,34 +637,56 @@ def validate_csv(
             truncated=truncated,
         )
 
-    text, fatal = _decode(data, strict, warnings)
-    if fatal is not None or text is None:
-        errors.append(fatal)
+    try:
+        table = read_strict(data) if strict else read_validata(data)
+    except UnreadableFile as exc:
+        errors.append((None, None, exc.code, exc.message))
         return report()
-    if not text.strip():
-        errors.append((None, None, "empty-file", "Le fichier est vide (ni en-tête ni données)."))
-        return report()
-
-    delimiter = _sniff_delimiter(text)
-    if delimiter != "," and strict:
+    warnings.extend(table.warnings)
+    errors.extend(table.errors)
+    encoding, delimiter = table.encoding, table.delimiter
+    header = table.header
+    if not strict and encoding not in ("utf-8", "ascii"):
         warnings.append(
             (
-                1,
                 None,
-                "delimiter",
-                f"Séparateur {delimiter!r} détecté : accepté, mais le SCDL recommande la virgule.",
+                None,
+                "encoding",
+                f"Le fichier n'est pas en UTF-8 : lu en {encoding} (encodage détecté comme sur validata.fr). "
+                "Le SCDL demande UTF-8.",
             )
         )
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True)
-    try:
-        header = next(reader)
-    except csv.Error as exc:
-        errors.append((1, None, "source-error", f"En-tête illisible : {exc}"))
-        return report()
+    if not strict and table.header_row > 1:
+        warnings.append(
+            (
+                table.header_row,
+                None,
+                "header-row",
+                f"En-tête trouvé ligne {table.header_row} : les {table.header_row - 1} ligne(s) au-dessus "
+                "(titre, lignes vides) sont ignorées, comme sur validata.fr.",
+            )
+        )
 
     fields = schema.fields
     names = schema.field_names
-    if not _check_header(header, schema, strict, errors, warnings):
+    if not strict and not header and not table.fragment_rows:
+        errors.append(
+            (None, None, "source-error", "Le fichier ne contient ni en-tête ni données (lignes vides).")
+        )
+        return report()
+    if not strict and not header:
+        # frictionless: an empty header row (the detected header is a blank line) means "no header": no label
+        # errors, every schema field is expected, in schema order.
+        warnings.append(
+            (
+                table.header_row,
+                None,
+                "blank-header",
+                "La ligne d'en-tête détectée est vide : les colonnes sont lues dans l'ordre du schéma.",
+            )
+        )
+        header = list(names)
+    elif not _check_header(header, schema, strict, errors, warnings):
         return report()
 
     header = [label.strip() for label in header]  # frictionless trims labels; strict mode flagged them
@@ -684,8 +698,9 @@ def validate_csv(
         if field.name in label_pos
     ]
     row_checks: list[RowCheck] = []
+    structure_checks: list[RowCheck] = []  # also run on blank rows
     for check in schema.custom_checks:
-        closure, involved = _build_custom_check(check, pos)
+        closure, involved = _build_custom_check(check, pos, strict)
         if closure is None:
             warnings.append(
                 (None, None, "unknown-check", f"Custom check {check.name!r} non pris en charge : ignoré.")
@@ -693,8 +708,10 @@ def validate_csv(
             continue
         present = [c for c in involved if c in label_pos]
         if check.name == "cohesive-columns-value" and 0 < len(present) < len(set(involved)):
+            # validata_core: the missing-fields error is raised by the check on the first data row (blank or
+            # not; none without rows), located on row 1, and the check then stops.
             absent = ", ".join(f"'{c}'" for c in involved if c not in label_pos)
-            errors.append(
+            closure = _once(
                 (
                     1,
                     None,
@@ -703,7 +720,7 @@ def validate_csv(
                     f"présentes, soit toutes absentes (sont absentes : {absent})",
                 )
             )
-            continue
+            structure_checks.append(closure)
         row_checks.append(closure)
 
     # plain tuples: unpacking in the hot loop is cheaper than attribute access
@@ -720,46 +737,36 @@ def validate_csv(
             p.type_message,
             None if p.cast is None and not p.checks else {},
         )
-        for p in plans
+        for p in sorted(plans, key=lambda p: p.index)  # header order, as frictionless reports them
     ]
     width = len(header)
     nfields = len(names)
-    row_number = 1
+    # Validata mode reproduces frictionless' error cap (stop after the record that reaches it, keep the
+    # first ones) and validata's row limit; strict mode keeps checking up to ``max_issues`` findings.
+    cap = VALIDATA_LIMIT_ERRORS if not strict else max_issues
+    row_number = table.header_row
+    data_rows = 0
     truncated = False
     append = errors.append
+    rows = table.rows
     try:
-        for cells in reader:
-            row_number += 1
-            if len(errors) >= max_issues:
-                truncated = True
+        for row_number, cells in rows:
+            data_rows += 1
+            if truncated:
                 continue
             ncells = len(cells)
-            if ncells == 0 or not any(cells):
+            if not (cells and cells[0]) and not any(cells[:width]):  # frictionless: all under labels empty
                 append((row_number, None, "blank-row", "La ligne est vide : retirez-la."))
+                for row_check in structure_checks:
+                    issue = row_check([])
+                    if issue is not None:
+                        append(issue if len(issue) == 4 else (row_number, *issue))
+                if len(errors) >= cap:
+                    truncated = True
                 continue
-            if ncells > width:
-                for _ in range(ncells - width):
-                    append(
-                        (
-                            row_number,
-                            None,
-                            "extra-cell",
-                            f"La ligne a {ncells} cellules pour {width} colonnes dans l'en-tête.",
-                        )
-                    )
-            elif ncells < width:
-                for label in header[ncells:]:
-                    append(
-                        (
-                            row_number,
-                            label,
-                            "missing-cell",
-                            f"Cellule manquante : la ligne a {ncells} cellules pour {width} colonnes.",
-                        )
-                    )
             values: list[Any] = [None] * (nfields + 1)  # last slot: absent columns
             for index, schema_pos, name, required, cast, checks, type_message, memo in steps:
-                if index >= ncells:  # already reported as missing-cell; frictionless adds "required"
+                if index >= ncells:  # reported as missing-cell below; frictionless adds "required"
                     if required:
                         append((row_number, name, "constraint-error", "La valeur est obligatoire."))
                     continue
@@ -780,8 +787,9 @@ def validate_csv(
                 else:
                     value = cast(raw)
                     if value is _INVALID:
+                        shown = raw if len(raw) <= 80 else raw[:77] + "…"
                         append(
-                            (row_number, name, "type-error", f"{type_message} (valeur reçue : « {raw} »).")
+                            (row_number, name, "type-error", f"{type_message} (valeur reçue : « {shown} »).")
                         )
                         continue
                 clean = True
@@ -793,18 +801,59 @@ def validate_csv(
                 values[schema_pos] = value
                 if clean and len(memo) < _MEMO_LIMIT:
                     memo[raw] = value
+            if ncells > width:
+                for _ in range(ncells - width):
+                    append(
+                        (
+                            row_number,
+                            None,
+                            "extra-cell",
+                            f"La ligne a {ncells} cellules pour {width} colonnes dans l'en-tête.",
+                        )
+                    )
+            elif ncells < width:
+                for label in header[ncells:]:
+                    append(
+                        (
+                            row_number,
+                            label or None,
+                            "missing-cell",
+                            f"Cellule manquante : la ligne a {ncells} cellules pour {width} colonnes.",
+                        )
+                    )
             for row_check in row_checks:
                 issue = row_check(values)
                 if issue is not None:
-                    append((row_number, issue[0], issue[1], issue[2]))
-    except csv.Error as exc:
-        append(
-            (row_number + 1, None, "source-error", f"CSV illisible à partir de cet enregistrement : {exc}")
-        )
-    if len(errors) > max_issues:
-        del errors[max_issues:]
+                    append(issue if len(issue) == 4 else (row_number, *issue))
+            if len(errors) >= cap:
+                truncated = True
+    except UnreadableFile as exc:
+        append((row_number + 1, None, exc.code, exc.message))
+    if len(errors) > cap:
+        del errors[cap:]
         truncated = True
-    return report(rows=row_number - 1, truncated=truncated)
+    if truncated and not strict:  # frictionless adds the same warning ("reached error limit: 1000")
+        warnings.append(
+            (
+                None,
+                None,
+                "error-limit",
+                f"Limite de {cap} erreurs atteinte : la vérification s'arrête là, comme sur validata.fr.",
+            )
+        )
+    if not strict and not truncated and data_rows > VALIDATA_MAX_ROWS:
+        append(
+            (
+                None,
+                None,
+                "table-dimensions",
+                f"Le fichier a {data_rows} lignes de données : validata.fr n'en accepte que "
+                f"{VALIDATA_MAX_ROWS} au plus.",
+            )
+        )
+    result = report(rows=data_rows, truncated=truncated)
+    result.encoding, result.delimiter, result.header_row = encoding, delimiter, table.header_row
+    return result
 
 
 def _check_header(

@@ -1,0 +1,1 @@
+"""SCDL validation internals: how a CSV file is read (``reading``), per mode."""
