@@ -45,7 +45,7 @@ def test_demo_shows_marches_end_to_end(monkeypatch) -> None:
         seen["answers"] = {}
         for url in urls.values():
             parts = urlsplit(url)
-            if parts.path.startswith("/v1/marches"):
+            if parts.path.startswith(("/v1/marches", "/v1/mreport/marches")):
                 target = f"{parts.path}?{parts.query}" if parts.query else parts.path
                 seen["answers"][url] = api.invoke(http_api_event("GET", target, {}))
         [datagouv] = portals
@@ -82,9 +82,12 @@ def test_demo_shows_marches_end_to_end(monkeypatch) -> None:
     for url in urls.values():
         assert url in text
     answers = seen["answers"]
-    assert len(answers) == 3 and all(a["statusCode"] == 200 for a in answers.values()), answers
+    assert len(answers) == 4 and all(a["statusCode"] == 200 for a in answers.values()), answers
     decp = answers[urls["Fichier DECP publié / published DECP file"]]["body"].encode()
     assert decp == seen["portal"][layout.decp_key(siret, annee)]
     listing = json.loads(answers[urls["Marchés publics (API) / public contracts"]]["body"])
     assert listing["data"] and all(row["acheteur_siret"] == siret for row in listing["data"])
     assert json.loads(answers[urls["Statistiques des marchés / contract stats"]]["body"])
+    mreport = json.loads(answers[urls["Lignes mReport marchés / mReport rows (contracts)"]]["body"])["data"]
+    [total] = [r["data"] for r in mreport if r["dataviz"] == "marches_nb_total"]
+    assert int(total) > 0 and {r["dataid"] for r in mreport} == {siret[:9]}

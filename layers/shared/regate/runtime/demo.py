@@ -257,6 +257,9 @@ def demo_urls(
             ),
             "Fichier DECP publié / published DECP file": f"{base}/v1/marches/{siret}/{annee}.json",
             "Statistiques des marchés / contract stats": f"{base}/v1/marches/stats?group=procedure",
+            "Lignes mReport marchés / mReport rows (contracts)": (
+                f"{base}/v1/mreport/marches?dataid={siret[:9]}"
+            ),
             "Jeu DECP simulé data.gouv.fr / simulated DECP dataset": _dataset_url(
                 datagouv_url, datagouv_sim, marches=True
             ),
