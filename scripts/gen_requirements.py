@@ -1,9 +1,9 @@
 """Generate the Lambda requirements files from pyproject.toml — versions are pinned in ONE place.
 
 The shared layer gets the light dependencies; the two heavy ones ship only with the functions that need
-them (pyarrow with normalize; duckdb with api and admin, whose queue reads the internal Parquet), so every
-function + layer stays under Lambda's 250 MB
-unzipped limit. boto3 is provided by the Lambda runtime but pinned here too, for reproducible behaviour.
+them (pyarrow with normalize and marches; duckdb with api and admin, whose queue reads the internal
+Parquet), so every function + layer stays under Lambda's 250 MB unzipped limit. boto3 is provided by the
+Lambda runtime but pinned here too, for reproducible behaviour.
 ``--check`` exits 1 when a file is out of date (used by the test suite).
 """
 
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HEADER = "# Generated from pyproject.toml by `make requirements` — do not edit.\n"
 #: dependency name → where it ships (one file or several)
 PLACEMENT: dict[str, str | tuple[str, ...]] = {
-    "pyarrow": "functions/normalize/requirements.txt",
+    "pyarrow": ("functions/normalize/requirements.txt", "functions/marches/requirements.txt"),
     "duckdb": ("functions/api/requirements.txt", "functions/admin/requirements.txt"),
     "pypdfium2": "functions/normalize/requirements.txt",
 }
@@ -28,6 +28,7 @@ FUNCTIONS = (
     "functions/publish",
     "functions/api",
     "functions/admin",
+    "functions/marches",
 )
 
 

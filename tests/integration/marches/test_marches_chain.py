@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -222,3 +223,34 @@ def test_dry_run_plans_the_calls_and_writes_nothing(chain) -> None:
     assert report.writes == 1 + 2 * files  # dataset, then one upload + one metadata PUT per buyer-year
     assert chain.portal.write_calls() == [] and _ours(chain.portal) == []
     assert chain.curated.get_json(layout.MARCHES_PUBLISH_STATE_KEY) is None
+
+
+def test_mreport_marches_rows_follow_the_published_contracts(chain) -> None:
+    chain.run()
+    entities = json.loads(chain.get("/v1/mreport/marches")["body"])["data"]
+    assert {r["dataid"] for r in entities} >= {RENNES[:9]}
+    assert all(r["dataviz"] == "marches_title" for r in entities)
+
+    rows = json.loads(chain.get(f"/v1/mreport/marches?dataid={RENNES[:9]}")["body"])["data"]
+    by = {}
+    for row in rows:
+        by.setdefault(row["dataviz"], []).append(row)
+    assert set(row["dataid"] for row in rows) == {RENNES[:9]}
+    listing = json.loads(chain.get(f"/v1/marches?acheteur={RENNES[:9]}&limit=1")["body"])
+    assert by["marches_nb_total"][0]["data"] == str(listing["total"]) and listing["total"] > 0
+    assert len(by["marches_par_mois"]) == 24  # previous and current calendar year, zero-filled
+    assert sum(int(r["data"]) for r in by["marches_par_procedure"]) == listing["total"]
+    assert sum(int(r["data"]) for r in by["marches_par_cpv"]) == listing["total"]
+    assert 0 < len(by["marches_derniers"]) <= 40
+    links = [r["data"] for r in by["marches_fichiers"] if r["dataset"] == "2"]
+    assert f"/v1/marches/{RENNES}/2024.json" in " ".join(links)
+    for link in links:  # every file the report links to is served
+        path = urlsplit(link.split('href="')[1].split('"')[0]).path
+        assert chain.get(path)["statusCode"] == 200, path
+
+    csv_body = chain.get(f"/v1/mreport/marches?dataid={RENNES[:9]}&format=csv")["body"]
+    assert csv_body.startswith("dataid,dataviz,dataset,order,label,data\n")
+    assert chain.get("/v1/mreport/marches?dataid=999999999")["statusCode"] == 200
+    assert json.loads(chain.get("/v1/mreport/marches?dataid=999999999")["body"])["data"] == []
+    assert chain.get("/v1/mreport/inconnu")["statusCode"] == 404
+    assert "marches" in chain.get("/v1/mreport/inconnu")["body"]

@@ -117,3 +117,34 @@ class _Dir:
             epci_siren=None,
             epci_nom=None,
         )
+
+
+def _marches_rows() -> list[dict[str, str]]:
+    from regate.flux.marches import report
+
+    return report.rows(
+        "213502388",
+        "Rennes",
+        months=[{"cle": "2024-05", "nombre": 3, "montant_total": 1.0}],
+        procedures=[{"cle": "Procédure adaptée", "nombre": 3}],
+        cpv=[{"cle": "45", "nombre": 3}],
+        latest=[{"date_notification": date(2024, 5, 1), "objet": "Voirie", "procedure": "Procédure adaptée"}],
+        files=[("21350238800019", 2024)],
+        base_url="https://api.example.org",
+        today=date(2024, 6, 1),
+    )
+
+
+def test_marches_report_config_and_elements_match_the_rows() -> None:
+    config = json.loads((EXAMPLES / "mreport/marches/config.json").read_text())
+    assert urlsplit(config["data_url"]).path == "/v1/mreport/marches"
+    assert config["data_format"] == "json" and config["dataid"] == "dataid"
+    assert config["data_other_parameters"] == []
+    html = (EXAMPLES / "mreport/marches/report.html").read_text()
+    assert 'class="report container-fluid"' in html
+    assert set(re.findall(r'id="([^"]+)"', html)) == {r["dataviz"] for r in _marches_rows()}
+    for chart in re.findall(r'<div id="[^"]+" class="report-chart"[^>]*>', html, flags=re.S):
+        assert "data-colors=" in chart
+    for element in re.findall(r'<div id="([^"]+)" class="report-table" data-label="([^"]+)"', html):
+        columns = {r["dataset"] for r in _marches_rows() if r["dataviz"] == element[0]}
+        assert len(element[1].split(",")) == len(columns), element

@@ -61,8 +61,15 @@ def test_mviewer_finds_the_template_and_the_config_from_index_html() -> None:
 
 
 def test_mreport_folder_holds_what_mreport_fetches() -> None:
-    ((source, destination),) = _table("## mReport")
-    assert destination == "backend/reports/deliberations/"
-    folder = EXAMPLES.parent / source
-    # report.js fetches config.json, report.html, report.css and custom.css from the report folder
-    assert {p.name for p in folder.iterdir()} >= {"config.json", "report.html", "report.css", "custom.css"}
+    rows = _table("## mReport")
+    assert [d for _, d in rows] == ["backend/reports/deliberations/", "backend/reports/marches/"]
+    for source, destination in rows:
+        folder = EXAMPLES.parent / source
+        assert folder.name == destination.rstrip("/").rsplit("/", 1)[1]  # the report's name is the folder's
+        # report.js fetches config.json, report.html, report.css and custom.css from the report folder
+        assert {p.name for p in folder.iterdir()} >= {
+            "config.json",
+            "report.html",
+            "report.css",
+            "custom.css",
+        }

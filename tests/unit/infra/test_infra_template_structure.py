@@ -73,6 +73,7 @@ def test_functions_use_python313_the_shared_layer_and_existing_handlers(template
         "PublishFunction",
         "ApiFunction",
         "AdminFunction",
+        "MarchesFunction",
     }
     for function in functions.values():
         props = function["Properties"]
@@ -94,7 +95,7 @@ def test_schedules_run_in_paris_time(template) -> None:
         for event in function["Properties"].get("Events", {}).values()
         if event["Type"] == "ScheduleV2"
     ]
-    assert len(schedules) == 2
+    assert len(schedules) == 3
     assert all(s["ScheduleExpressionTimezone"] == "Europe/Paris" for s in schedules)
 
 
@@ -180,3 +181,52 @@ def test_api_function_writes_only_its_exports(template) -> None:
     assert writes[0]["Resource"] == [{"Sub": "${CuratedBucket.Arn}/public/exports/*"}]
     rules = template["Resources"]["CuratedBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
     assert any(r.get("Prefix") == "public/exports/" and r.get("ExpirationInDays") for r in rules)
+
+
+def test_marches_function_is_scheduled_optional_and_least_privilege(template) -> None:
+    function = template["Resources"]["MarchesFunction"]
+    props = function["Properties"]
+    assert function["Condition"] == "HasMarches"
+    assert template["Resources"]["MarchesErrorsAlarm"]["Condition"] == "HasMarches"
+    assert template["Parameters"]["AtexoUrl"]["Default"] == ""  # not deployed unless configured
+    [schedule] = [e for e in props["Events"].values() if e["Type"] == "ScheduleV2"]
+    assert schedule["Properties"]["ScheduleExpression"] == {"Ref": "MarchesSchedule"}
+    assert schedule["Properties"]["DeadLetterConfig"] == {"Arn": {"GetAtt": "CaptureDLQ.Arn"}}
+    env = props["Environment"]["Variables"]
+    assert env["REGATE_ATEXO_SECRET_ARN"] == {"Ref": "AtexoSecretArn"} and "REGATE_ATEXO_PASSWORD" not in env
+    assert props["ReservedConcurrentExecutions"] == 1
+    [inline, secret] = props["Policies"]
+    assert secret["If"][0] == "HasAtexoSecret"
+    statements = inline["Statement"]
+    assert not any("S3CrudPolicy" in p for p in props["Policies"] if isinstance(p, dict))
+    written = [r["Sub"] for st in statements if "s3:PutObject" in st["Action"] for r in st["Resource"]]
+    assert written == [
+        "${RawBucket.Arn}/acheteurs/*",
+        "${RawBucket.Arn}/acheteurs-rejected/*",
+        "${RawBucket.Arn}/_state/acheteurs/*",
+        "${RawBucket.Arn}/_state/runs/capture-marches/*",
+        "${CuratedBucket.Arn}/decp/*",
+        "${CuratedBucket.Arn}/quarantine/decp/*",
+        "${CuratedBucket.Arn}/public/marches/*",
+    ]
+    deleting = [st for st in statements if "s3:DeleteObject" in st["Action"]]
+    assert [r["Sub"].split("/")[0] for st in deleting for r in st["Resource"]] == ["${CuratedBucket.Arn}"] * 3
+    listing = [st for st in statements if "s3:ListBucket" in st["Action"]]
+    assert [st["Action"] for st in listing] == [["s3:ListBucket"]]
+
+
+def test_marches_function_writes_where_the_layout_says() -> None:
+    """The policy's prefixes are the layout's: a renamed prefix would fail here, not in production."""
+    from regate.storage import layout
+
+    text = TEMPLATE.read_text(encoding="utf-8")
+    prefixes = (
+        layout.PROFILS_PREFIX,
+        layout.PROFILS_REJECTED_PREFIX,
+        layout.PROFILS_STATE_PREFIX,
+        layout.run_report_key(layout.MARCHES_CAPTURE_STAGE).removesuffix("latest.json"),
+    )
+    for prefix in prefixes:
+        assert f'"${{RawBucket.Arn}}/{prefix}*"' in text
+    for prefix in (layout.DECP_PREFIX, layout.DECP_QUARANTINE_PREFIX, layout.PUBLIC_MARCHES_PREFIX):
+        assert f'"${{CuratedBucket.Arn}}/{prefix}*"' in text

@@ -15,7 +15,9 @@ import hashlib
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -241,6 +243,8 @@ def create_app(services: ApiServices) -> RequestScopedResolver:
         )
     )
     s = services
+    #: mReport reports of the other flux (name → handler(params, today)), filled when they register
+    mreports: dict[str, Callable[[Any, date], Response]] = {}
 
     @app.exception_handler(ApiError)
     def _api_error(error: ApiError) -> Response:
@@ -389,12 +393,13 @@ def create_app(services: ApiServices) -> RequestScopedResolver:
     @app.get_and_head(ROUTES_BY_ID["mreport"].resolver_path)
     def mreport(report: str) -> Response:
         params = _params(app, ROUTES_BY_ID["mreport"].params)
-        if report not in REPORTS:
-            raise not_found(
-                f"Rapport mReport inconnu : {report[:40]}. Rapports disponibles : {', '.join(REPORTS)}."
-            )
-        filtres = Filtres(sirens=(params.dataid,) if params.dataid else ())
         today = s.clock.now().astimezone(PARIS).date()
+        if report in mreports:
+            return mreports[report](params, today)
+        if report not in REPORTS:
+            known = ", ".join((*REPORTS, *mreports))
+            raise not_found(f"Rapport mReport inconnu : {report[:40]}. Rapports disponibles : {known}.")
+        filtres = Filtres(sirens=(params.dataid,) if params.dataid else ())
         early = not_modified_or(app, s, reports.mreport_version(s.query.version(filtres), today))
         if early is not None:
             return early
@@ -481,7 +486,7 @@ def create_app(services: ApiServices) -> RequestScopedResolver:
     app.get_and_head(ROUTES_BY_ID["export_parquet"].resolver_path)(lambda: export("parquet"))
     from regate.flux.marches.api import register as register_marches
 
-    register_marches(app, s)
+    register_marches(app, s, mreports)
     return app
 
 

@@ -216,7 +216,7 @@ class MreportParams(ApiParams):
     """``GET /v1/mreport/{report}``."""
 
     dataid: str | None = Field(
-        default=None, description="SIREN de la collectivité ; absent : liste des entités"
+        default=None, description="SIREN de la collectivité (ou de l'acheteur) ; absent : liste des entités"
     )
     format: Literal["json", "csv"] = Field(default="json", description='`json` (`{"data": [...]}`) ou `csv`')
 

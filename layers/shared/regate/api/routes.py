@@ -173,7 +173,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         "mreport",
         "Lignes mReport",
         "Lignes `{dataid, dataviz, dataset, order, label, data}` (chaînes uniquement, triées) ; "
-        "sans `dataid` : une ligne par collectivité. Rapport disponible : `deliberations`.",
+        "sans `dataid` : une ligne par collectivité. Rapports disponibles : `deliberations`, `marches`.",
         MreportParams,
         models.Mreport,
         content_types=("application/json", "text/csv"),

@@ -138,6 +138,9 @@ class LocalChain:
         failed = (result or {}).get("failed") if isinstance(result, dict) else None
         if failed:
             outcome.failures.append(f"publication failed for {failed}")
+        marches_failed = (result or {}).get("marches_failed") if isinstance(result, dict) else None
+        if marches_failed:
+            outcome.failures.append(f"marchés publication failed for {marches_failed} file(s)")
         return outcome
 
     def _through_queue(

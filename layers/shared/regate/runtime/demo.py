@@ -1,8 +1,10 @@
 """``regate demo``: the whole chain on a laptop, no cloud account, no network.
 
-Starts an S3 endpoint (moto) and the Pastell and data.gouv.fr simulators on loopback, runs capture (pull and
-depot ZIP push) → normalise → publish through the real handlers with S3 events delivered the way production
-delivers them, prints a summary in French and English with the URLs to open, then serves the API — and,
+Starts an S3 endpoint (moto) and the Pastell, Atexo SDM (marchés publics) and data.gouv.fr simulators on
+loopback, runs capture (pull and depot ZIP push) → normalise → publish through the real handlers with S3
+events delivered the way production delivers them — and the scheduled marchés function (capture of the
+profils d'acheteur → DECP normalisation), published by the publish function's scheduled reconcile — prints
+a summary in French and English with the URLs to open, then serves the API — and,
 on the same port, the back-office (``/admin/v1/``) behind a local OIDC stand-in with two demo accounts: an
 OPSN admin and an agent of the Ville de Rennes (:func:`demo_back_office`, :func:`demo_resolver`).
 """
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from regate.runtime.chain import ChainResult, LocalChain
+from regate.runtime.chain import ChainResult, LocalChain, StageOutcome
 from regate.runtime.environment import create_buckets, export_settings, start_s3
 from regate.settings import Settings
 from regate.storage import ObjectStore, layout, make_s3_client
@@ -41,6 +43,17 @@ class DemoSummary:
     years: list[int]
     sirens: list[str]
     example_partition: tuple[str, int] | None
+
+
+@dataclass
+class MarchesSummary:
+    """Marchés publics read back from the curated bucket: the published DECP files and the quarantine."""
+
+    contracts: int
+    buyers: int
+    quarantined: int
+    files: int
+    example: tuple[str, int] | None
 
 
 def demo_settings(s3_endpoint: str, pastell_url: str, datagouv_url: str, api_port: int) -> Settings:
@@ -116,7 +129,11 @@ def summarize(curated: ObjectStore, raw: ObjectStore) -> DemoSummary:
         parts = obj["Key"].removeprefix(layout.SCDL_DELIBERATIONS_PREFIX).split("/")
         if len(parts) == 2 and parts[0] != layout.NATIONAL and obj["Size"] > best:
             best, example = obj["Size"], (parts[0], int(parts[1].removesuffix(".csv")))
-    quarantined = sum(1 for _ in curated.list_keys(layout.QUARANTINE_PREFIX))
+    quarantined = sum(
+        1
+        for key in curated.list_keys(layout.QUARANTINE_PREFIX)
+        if not key.startswith(layout.DECP_QUARANTINE_PREFIX)  # marchés: see summarize_marches
+    )
     return DemoSummary(
         collectivites=len(sirens),
         captured=captured,
@@ -131,7 +148,49 @@ def summarize(curated: ObjectStore, raw: ObjectStore) -> DemoSummary:
     )
 
 
-def print_report(console: Any, result: ChainResult, summary: DemoSummary, urls: dict[str, str]) -> None:
+def summarize_marches(curated: ObjectStore) -> MarchesSummary:
+    """Contracts (marchés + concessions) in the per-buyer DECP files, and the quarantined records."""
+    contracts, buyers, files, best = 0, set(), 0, 0
+    example: tuple[str, int] | None = None
+    for key in curated.list_keys(layout.DECP_PREFIX):
+        parsed = layout.parse_decp_key(key)
+        if parsed is None or parsed[0] == layout.NATIONAL:
+            continue
+        document = curated.get_json(key) or {}
+        count = len((document.get("marches") or {}).get("marche") or []) + len(
+            (document.get("marches") or {}).get("contrat-concession") or []
+        )
+        contracts, files = contracts + count, files + 1
+        buyers.add(parsed[0])
+        if count > best:
+            best, example = count, parsed
+    quarantined = sum(
+        len((curated.get_json(key) or {}).get("quarantaine") or [])
+        for key in curated.list_keys(layout.DECP_QUARANTINE_PREFIX)
+    )
+    return MarchesSummary(contracts, len(buyers), quarantined, files, example)
+
+
+def run_marches_stage(function: Any) -> StageOutcome:
+    """The scheduled marchés function, invoked as EventBridge Scheduler does (input ``{}``)."""
+    from regate.runtime.events import scheduler_event
+
+    outcome = StageOutcome("marches")
+    result = function.invoke(scheduler_event({}))
+    outcome.invocations += 1
+    outcome.results.append(result)
+    if not (isinstance(result, dict) and result.get("ok")):
+        outcome.failures.append(f"marches: {json.dumps(result, ensure_ascii=False, default=str)[:300]}")
+    return outcome
+
+
+def print_report(
+    console: Any,
+    result: ChainResult,
+    summary: DemoSummary,
+    urls: dict[str, str],
+    summary_marches: MarchesSummary | None = None,
+) -> None:
     from rich.table import Table
 
     stages = Table(title="Chaîne / Chain", show_lines=False)
@@ -152,26 +211,66 @@ def print_report(console: Any, result: ChainResult, summary: DemoSummary, urls: 
         f"published (+ {s.metadata_only} metadata only), {s.withheld} withheld, "
         f"{s.pending} pending a decision, {s.quarantined} quarantined."
     )
+    if summary_marches is not None:
+        m = summary_marches
+        console.print(
+            f"[bold]Marchés publics[/] : {m.contracts} contrats de {m.buyers} acheteurs publiés "
+            f"({m.files} fichiers DECP), {m.quarantined} en quarantaine (avec leurs raisons)."
+        )
+        console.print(
+            f"[bold]Public contracts[/]: {m.contracts} contracts of {m.buyers} buyers published "
+            f"({m.files} DECP files), {m.quarantined} quarantined (with their reasons)."
+        )
     console.print("\n[bold]À ouvrir / Open[/]:")
     for label, url in urls.items():
         console.print(f"  {label}\n      {url}", soft_wrap=True, highlight=False)
 
 
+def _dataset_url(datagouv_url: str, datagouv_sim: Any, marches: bool) -> str:
+    dataset = next(
+        (
+            d
+            for d in datagouv_sim.datasets.values()
+            if ((d.get("extras") or {}).get("regate:flux") == "marches") == marches
+        ),
+        None,
+    )
+    return f"{datagouv_url}/api/1/datasets/{dataset['id']}/" if dataset else f"{datagouv_url}/api/1/datasets/"
+
+
 def demo_urls(
-    settings: Settings, summary: DemoSummary, datagouv_url: str, datagouv_sim: Any
+    settings: Settings,
+    summary: DemoSummary,
+    datagouv_url: str,
+    datagouv_sim: Any,
+    summary_marches: MarchesSummary | None = None,
 ) -> dict[str, str]:
     base = settings.public_base_url
     siren, year = summary.example_partition or ("213502388", 2024)
-    dataset = next(iter(datagouv_sim.datasets.values()), None)
-    dataset_url = (
-        f"{datagouv_url}/api/1/datasets/{dataset['id']}/" if dataset else f"{datagouv_url}/api/1/datasets/"
-    )
+    dataset_url = _dataset_url(datagouv_url, datagouv_sim, marches=False)
+    marches: dict[str, str] = {}
+    if summary_marches is not None:
+        siret, annee = summary_marches.example or ("21350238800019", 2024)
+        marches = {
+            "Marchés publics (API) / public contracts": (
+                f"{base}/v1/marches?acheteur={siret}&annee={annee}&limit=5"
+            ),
+            "Fichier DECP publié / published DECP file": f"{base}/v1/marches/{siret}/{annee}.json",
+            "Statistiques des marchés / contract stats": f"{base}/v1/marches/stats?group=procedure",
+            "Lignes mReport marchés / mReport rows (contracts)": (
+                f"{base}/v1/mreport/marches?dataid={siret[:9]}"
+            ),
+            "Jeu DECP simulé data.gouv.fr / simulated DECP dataset": _dataset_url(
+                datagouv_url, datagouv_sim, marches=True
+            ),
+        }
     return {
         "Fichier SCDL / SCDL CSV": f"{base}/v1/deliberations/{siren}/{year}.csv",
         "API JSON filtrée / filtered JSON API": f"{base}/v1/deliberations?siren={siren}&annee={year}&limit=5",
         "Carte GeoJSON (mViewer) / map layer": f"{base}/v1/collectivites.geojson?annee={year}",
         "Lignes mReport / mReport rows": f"{base}/v1/mreport/deliberations?dataid={siren}",
         "Jeu simulé data.gouv.fr / simulated dataset": dataset_url,
+        **marches,
         "Documentation de l'API / API docs": f"{base}/v1/docs",
     }
 
@@ -231,6 +330,9 @@ def run_demo(serve: bool = True, host: str = "127.0.0.1", port: int = 8000, cons
         datagouv_sim = DatagouvSimulator()
         datagouv_server = stack.enter_context(datagouv_sim.serve(host="127.0.0.1", port=0))
         settings = demo_settings(s3_endpoint, pastell_server.url, datagouv_server.url, port)
+        settings, _atexo_sim, atexo_url = stack.enter_context(
+            load_demo_extension("atexo_simulator")(settings)
+        )
         export_settings(settings)
         client = make_s3_client(settings)
         create_buckets(client, settings)
@@ -241,17 +343,22 @@ def run_demo(serve: bool = True, host: str = "127.0.0.1", port: int = 8000, cons
         )
         console.print(
             f"S3 (moto) : {s3_endpoint}  ·  Pastell (simulateur) : {pastell_server.url}  ·  "
-            f"data.gouv.fr (simulateur) : {datagouv_server.url}"
+            f"Atexo SDM (simulateur) : {atexo_url}  ·  data.gouv.fr (simulateur) : {datagouv_server.url}"
         )
         chain = LocalChain(client, settings.raw_bucket, settings.curated_bucket)
         with console.status("capture → normalisation → publication…"):
             pushed = push_depot_zips(pastell_sim, raw)
+            from regate.runtime.lambdas import LocalFunction
+
+            marches = run_marches_stage(LocalFunction("marches"))  # before the publish reconcile
             result = chain.run()
+            result.stages.insert(0, marches)
         summary = summarize(curated, raw)
-        urls = demo_urls(settings, summary, datagouv_server.url, datagouv_sim)
+        summary_marches = summarize_marches(curated)
+        urls = demo_urls(settings, summary, datagouv_server.url, datagouv_sim, summary_marches)
         console.print(f"Dépôts ZIP poussés / depot ZIPs pushed: {len(pushed)}")
-        print_report(console, result, summary, urls)
-        status = 0 if result.ok and summary.published > 0 else 1
+        print_report(console, result, summary, urls, summary_marches)
+        status = 0 if result.ok and summary.published > 0 and summary_marches.contracts > 0 else 1
         if status:
             console.print(
                 "[red]La démo a échoué / the demo failed[/]: "

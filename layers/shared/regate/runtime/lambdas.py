@@ -19,6 +19,7 @@ HANDLERS = {
     "publish": ("publish", "publish_handler"),
     "api": ("api", "api_handler"),
     "admin": ("admin", "admin_handler"),
+    "marches": ("marches", "marches_handler"),
 }
 
 

@@ -522,8 +522,13 @@ def csv_body(rows: list[dict[str, Any]]) -> bytes:
 
 
 # --------------------------------------------------------------------------------------- handlers
-def register(app: RequestScopedResolver, services: ApiServices) -> None:
-    """Add the marchés handlers to the resolver built by :func:`regate.api.app.create_app`."""
+def register(
+    app: RequestScopedResolver,
+    services: ApiServices,
+    mreports: dict[str, Callable[[Any, date], Any]] | None = None,
+) -> None:
+    """Add the marchés handlers to the resolver built by :func:`regate.api.app.create_app`, and the mReport
+    report ``marches`` to ``mreports`` (served by ``/v1/mreport/{report}``)."""
     from urllib.parse import urlencode
 
     from regate.api import app as core
@@ -531,6 +536,49 @@ def register(app: RequestScopedResolver, services: ApiServices) -> None:
 
     s = services
     query = MarchesQuery(services)
+
+    def mreport_marches(params: Any, today: date) -> Any:
+        """``/v1/mreport/marches``: without ``dataid`` one row per buyer (SIREN), else its report."""
+        from regate.api.collectivites import describe
+        from regate.api.reports import mreport_csv, mreport_version
+        from regate.flux.marches import report
+
+        filtres = Filtres(acheteurs=(params.dataid,) if params.dataid else ())
+        early = core.not_modified_or(app, s, mreport_version(query.version(filtres), today))
+        if early is not None:
+            return early
+        if params.dataid is None:
+            buyers, version = query.stats(filtres, "acheteur")
+            sirens = sorted({str(b["cle"])[:9] for b in buyers})
+            rows = report.entities((siren, describe(s.directory, siren, None)["nom"]) for siren in sirens)
+        else:
+            months, version = query.stats(filtres, "mois")
+            if not months:
+                rows = []
+            else:
+                latest, _, _, _ = query.page(filtres, "-date", report.LATEST, None, [])
+                files: list[tuple[str, int]] = []
+                for year in query.stats(filtres, "annee")[0]:
+                    by_buyer = Filtres(acheteurs=filtres.acheteurs, annee=int(year["cle"]))
+                    files += [(str(b["cle"]), int(year["cle"])) for b in query.stats(by_buyer, "acheteur")[0]]
+                rows = report.rows(
+                    params.dataid,
+                    describe(s.directory, params.dataid, None)["nom"],
+                    months=months,
+                    procedures=query.stats(filtres, "procedure")[0],
+                    cpv=query.stats(filtres, "cpv")[0],
+                    latest=latest,
+                    files=files,
+                    base_url=s.base_url,
+                    today=today,
+                )
+        version = mreport_version(version, today)
+        if params.format == "csv":
+            return core.respond(app, s, version, mreport_csv(rows).decode(), "text/csv; charset=utf-8")
+        return core.respond(app, s, version, {"data": rows})
+
+    if mreports is not None:
+        mreports["marches"] = mreport_marches
 
     @app.get_and_head(ROUTES_BY_ID["marches"].resolver_path)
     def marches() -> Any:
