@@ -36,6 +36,7 @@ from regate.actes.model import ActeInvalide, Fichier, acte_from_raw, withdrawal_
 from regate.admin.fold import DecisionInputs, load_decision_inputs
 from regate.capture.envelope import RawDocument
 from regate.clock import Clock, SystemClock, utc_iso
+from regate.flux.budgets import chain as budgets
 from regate.normalize.decision import (
     DECISION_RULES_VERSION,
     CodeTable,
@@ -62,7 +63,7 @@ from regate.normalize.partitions import (
     rebuild_partition,
 )
 from regate.normalize.quarantine import QuarantineEntry, clear_quarantine, put_quarantine
-from regate.normalize.records import ActeRecord, acte_bounds_problem, build_record
+from regate.normalize.records import ActeRecord, Avertissement, acte_bounds_problem, build_record
 from regate.normalize.reports import ActeItem, PartitionItem, RunReport, WarningItem
 from regate.operator_files import FileProblem, LoadedFile, load_last_good
 from regate.storage import layout
@@ -94,6 +95,7 @@ class Pointer(BaseModel):
     numero: str | None = None
     inputs_sha256: str | None = Field(default=None, description="Digest of the decision inputs (see module)")
     awaiting_flux: bool = Field(default=False, description="Decided table_absente: marker under _state/")
+    budget_key: str | None = Field(default=None, description="budgets/_documents/… entry of a TOTEM act")
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ class DocumentOutcome:
     commit: Callable[[], None] | None = None
     record: ActeRecord | None = None
     document_keys: set[str] = field(default_factory=set)
+    budgets: set[Partition] = field(default_factory=set)  # (siren, exercice) of budget files to rebuild
 
 
 class Normalizer:
@@ -405,6 +408,10 @@ class Normalizer:
             blocked=self.blocked,
         )
         decision = apply_missing_files(acte, decision)  # no main file: metadata only
+        budget = budgets.budget_of_act(
+            acte, decision.decision, self.raw.get_bytes
+        )  # TOTEM: lines, XML private
+        acte = budget.acte if budget is not None else acte
         collectivite = self.directory.describe(acte.siren, acte.denomination)
         try:
             record = build_record(
@@ -424,6 +431,7 @@ class Normalizer:
                 id_e, id_d, "record_invalide", message, version, etag, pointer, report, outcome
             )
         record.avertissements.extend(missing_file_warnings(acte))
+        record.avertissements.extend(Avertissement(code=c, message=m) for c, m in budgets.warnings_of(budget))
         if pointer is not None and not record.decision.public:
             self._unpublished = True
         problem = row_problem(record.row, self.min_year, self.max_year)
@@ -455,6 +463,7 @@ class Normalizer:
             record.key, record_body, "application/json"
         ).written:
             written.append(record.key)
+        budget_key = self._put_budget(budget, pointer, written, deleted, outcome)
         report.files(written, deleted)
         clear_quarantine(self.curated, id_e, id_d)
         outcome.touched.add((record.siren, record.annee))
@@ -472,6 +481,7 @@ class Normalizer:
             numero=acte.numero,
             inputs_sha256=inputs_sha,
             awaiting_flux=awaiting,
+            budget_key=budget_key,
         )
         pointer_key = layout.record_pointer_key(id_e, id_d)
         old_marker = _awaiting_marker(id_e, id_d, pointer)
@@ -489,9 +499,48 @@ class Normalizer:
         self._report_record(record, report)
         return outcome
 
+    def _put_budget(
+        self,
+        budget: budgets.BudgetOfAct | None,
+        pointer: Pointer | None,
+        written: list[str],
+        deleted: list[str],
+        outcome: DocumentOutcome,
+    ) -> str | None:
+        """Write (or remove) the act's budget entry; its budget partitions are rebuilt by :meth:`complete`."""
+        entry = budget.entry if budget is not None else None
+        key = entry.key if entry is not None else None
+        old = pointer.budget_key if pointer is not None else None
+        if old and old != key and (parsed := layout.parse_budget_document_key(old)):
+            if self.curated.delete(old):
+                deleted.append(old)
+            outcome.budgets.add(parsed[:2])
+        if entry is not None and key is not None:
+            if self.curated.put_if_changed(key, budgets.entry_body(entry), "application/json").written:
+                written.append(key)
+            outcome.budgets.add((entry.siren, entry.exercice))
+        return key
+
+    def rebuild_budgets(self, outcomes: list[DocumentOutcome], report: RunReport) -> None:
+        """The budget files of the (SIREN, exercice) the outcomes touched, then the national files."""
+        partitions = sorted(set().union(*(o.budgets for o in outcomes)) if outcomes else set())
+        results = [
+            budgets.rebuild_budget_partition(self.curated, s, a, self.max_attempts) for s, a in partitions
+        ]
+        years = sorted({a for _s, a in partitions})
+        results += [budgets.rebuild_budget_national(self.curated, a, self.max_attempts) for a in years]
+        for result in results:
+            report.files(result.written, result.deleted)
+            for code, message in result.problems:
+                report.add("warnings", WarningItem(code=code, message=message))
+
     def _write_pointer(self, key: str, pointer: Pointer, report: RunReport) -> None:
         if self.curated.put_if_changed(
-            key, dumps_canonical(pointer.model_dump()), "application/json"
+            key,
+            dumps_canonical(
+                pointer.model_dump(exclude={"budget_key"} if pointer.budget_key is None else None)
+            ),
+            "application/json",
         ).written:
             report.files([key], [])
 
@@ -512,6 +561,7 @@ class Normalizer:
         deleted = delete_documents(self.curated, pointer.documents)
         if self.curated.delete(pointer.record_key):
             deleted.append(pointer.record_key)
+        self._put_budget(None, pointer, [], deleted, outcome)
         report.files([], deleted)
         outcome.touched.add((pointer.siren, pointer.annee))
         pointer_key = layout.record_pointer_key(id_e, id_d)
@@ -660,6 +710,7 @@ class Normalizer:
         touched = set().union(*(o.touched for o in outcomes)) if outcomes else set()
         for partition in sorted(touched):
             self.rebuild(partition, report)
+        self.rebuild_budgets(outcomes, report)
         self.purge_exports(report)
         for outcome in outcomes:
             if outcome.commit:
@@ -822,6 +873,7 @@ class Normalizer:
         self._parallel(lambda p: self.rebuild(p, report), partitions, workers)
         for annee in sorted(years):
             self.rebuild_national(annee, report)
+        self.rebuild_budgets(outcomes, report)
         self.purge_exports(report)
         for outcome in outcomes:
             if outcome.commit:

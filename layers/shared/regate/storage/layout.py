@@ -544,3 +544,52 @@ def parse_search_shard_key(key: str) -> tuple[int, str, str | None] | None:
     if not match:
         return None
     return int(match.group(1)), match.group(2), match.group(4)
+
+
+# ------------------------------------------------------------------------- budgets (flux/budgets/chain.py)
+#: one entry per captured TOTEM budget act: its metadata, decision and converted lines (internal)
+BUDGET_DOCUMENTS_PREFIX = "budgets/_documents/"
+SCDL_BUDGETS_PREFIX = "scdl/budgets/"
+BUDGETS_PARQUET_PREFIX = "budgets/lignes/"
+PUBLIC_BUDGETS_PARQUET_PREFIX = "public/budgets/lignes/"
+BUDGET_PARTITION_STATE_PREFIX = f"{STATE_PREFIX}partitions-budgets/"
+
+
+def budget_document_prefix(siren: str, exercice: int) -> str:
+    return f"{BUDGET_DOCUMENTS_PREFIX}{safe_segment(siren, 'siren')}/{int(exercice)}/"
+
+
+def budget_document_key(siren: str, exercice: int, id_e: str, id_d: str) -> str:
+    return f"{budget_document_prefix(siren, exercice)}{safe_segment(id_e)}.{safe_segment(id_d)}.json"
+
+
+def parse_budget_document_key(key: str) -> tuple[str, int, str, str] | None:
+    """``budgets/_documents/{siren}/{exercice}/{id_e}.{id_d}.json`` → ``(siren, exercice, id_e, id_d)``."""
+    match = re.fullmatch(
+        re.escape(BUDGET_DOCUMENTS_PREFIX) + r"([0-9A-Za-z]+)/(\d{4})/([^/.]+)\.([^/]+)\.json", key
+    )
+    return (match.group(1), int(match.group(2)), match.group(3), match.group(4)) if match else None
+
+
+def scdl_budgets_key(siren: str, annee: int) -> str:
+    return f"{SCDL_BUDGETS_PREFIX}{safe_segment(siren, 'siren')}/{int(annee)}.csv"
+
+
+def scdl_budgets_national_key(annee: int) -> str:
+    return f"{SCDL_BUDGETS_PREFIX}{NATIONAL}/{int(annee)}.csv"
+
+
+def parse_scdl_budgets_key(key: str) -> tuple[str, int] | None:
+    """``scdl/budgets/{siren}/{annee}.csv`` → ``(siren, annee)`` (``all``: the national file)."""
+    match = re.fullmatch(re.escape(SCDL_BUDGETS_PREFIX) + r"([0-9A-Za-z]+)/(\d{4})\.csv", key)
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+def budgets_parquet_key(siren: str, annee: int, public: bool = False) -> str:
+    prefix = PUBLIC_BUDGETS_PARQUET_PREFIX if public else BUDGETS_PARQUET_PREFIX
+    return f"{prefix}siren={safe_segment(siren, 'siren')}/annee={int(annee)}/data.parquet"
+
+
+def budget_partition_manifest_key(siren: str, annee: int) -> str:
+    """Manifest of a budget partition (``siren`` = ``all`` for the national file)."""
+    return f"{BUDGET_PARTITION_STATE_PREFIX}{safe_segment(siren, 'siren')}/{int(annee)}.json"
