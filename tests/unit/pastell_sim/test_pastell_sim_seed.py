@@ -98,11 +98,19 @@ def test_nature_7_and_flux_without_tdt(docs):
 def test_acknowledged_acts_carry_their_files_and_a_consistent_aractes(default_sim, docs):
     acknowledged = [d for d in docs if "acquiter-tdt" in states(d)]
     assert len(acknowledged) >= 40
-    with_annexes = 0
+    with_annexes = totem = 0
     for d in acknowledged:
-        for field in ("arrete", "acte_tamponne", "bordereau", "aractes"):
+        if d.files["arrete"][0].name.endswith(".xml"):  # a TOTEM budget: the TdT stamps PDFs only
+            assert d.data["acte_nature"] == "5" and b"DocumentBudgetaire" in d.files["arrete"][0].content
+            assert "acte_tamponne" not in d.files
+            totem += 1
+        else:
+            assert d.files["acte_tamponne"][0].content, (d.id_d, "acte_tamponne")
+            assert d.files["acte_tamponne"][0].name == d.files["arrete"][0].name.replace(
+                ".pdf", "-tampon.pdf"
+            )
+        for field in ("arrete", "bordereau", "aractes"):
             assert d.files[field][0].content, (d.id_d, field)
-        assert d.files["acte_tamponne"][0].name == d.files["arrete"][0].name.replace(".pdf", "-tampon.pdf")
         entity = default_sim.platform.entities[d.id_e]
         root = ET.fromstring(d.files["aractes"][0].content)
         id_acte = root.get(f"{A}IDActe")
@@ -121,6 +129,7 @@ def test_acknowledged_acts_carry_their_files_and_a_consistent_aractes(default_si
                 if slot.name.endswith(".pdf"):
                     assert slot.content.startswith(b"%PDF-1.4") and len(slot.content) < 2048
     assert with_annexes >= 5
+    assert totem == 2  # the BP and DM1 2025 of Ville de Rennes (seed/totem/)
     assert any("acte_unique_id" not in d.data for d in acknowledged)  # studio: parse the ARActe
 
 

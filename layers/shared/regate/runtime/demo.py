@@ -17,7 +17,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,8 @@ class DemoSummary:
     years: list[int]
     sirens: list[str]
     example_partition: tuple[str, int] | None
+    #: curated scdl/budgets/{siren}/{annee}.csv → rows
+    budget_files: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -134,6 +136,11 @@ def summarize(curated: ObjectStore, raw: ObjectStore) -> DemoSummary:
         for key in curated.list_keys(layout.QUARANTINE_PREFIX)
         if not key.startswith(layout.DECP_QUARANTINE_PREFIX)  # marchés: see summarize_marches
     )
+    budget_files = {
+        key: curated.get_bytes(key).count(b"\n") - 1
+        for key in curated.list_keys(layout.SCDL_BUDGETS_PREFIX)
+        if (parsed := layout.parse_scdl_budgets_key(key)) and parsed[0] != layout.NATIONAL
+    }
     return DemoSummary(
         collectivites=len(sirens),
         captured=captured,
@@ -145,6 +152,7 @@ def summarize(curated: ObjectStore, raw: ObjectStore) -> DemoSummary:
         years=sorted(years),
         sirens=sorted(sirens),
         example_partition=example,
+        budget_files=budget_files,
     )
 
 
@@ -221,6 +229,13 @@ def print_report(
             f"[bold]Public contracts[/]: {m.contracts} contracts of {m.buyers} buyers published "
             f"({m.files} DECP files), {m.quarantined} quarantined (with their reasons)."
         )
+    rows = sum(s.budget_files.values())
+    console.print(
+        f"[bold]Budgets[/] : {len(s.budget_files)} fichier(s) SCDL budget, {rows} lignes / "
+        f"{len(s.budget_files)} SCDL budget file(s), {rows} lines: {', '.join(sorted(s.budget_files))}",
+        soft_wrap=True,
+        highlight=False,
+    )
     console.print("\n[bold]À ouvrir / Open[/]:")
     for label, url in urls.items():
         console.print(f"  {label}\n      {url}", soft_wrap=True, highlight=False)

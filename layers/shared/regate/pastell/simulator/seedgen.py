@@ -7,6 +7,7 @@ and lets us rebuild it deterministically (fixed RNG seed, no clock). Real Breton
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import sys
@@ -496,6 +497,25 @@ class _Builder:
         return doc
 
 
+TOTEM_DIR = Path(__file__).parent / "seed" / "totem"
+TOTEM_BUDGETS: tuple[tuple[str, date, str], ...] = (
+    ("DOCBUDG-21350238800019-BP-2025.xml", date(2025, 3, 24), "Budget primitif 2025 - budget principal"),
+    (
+        "DOCBUDG-21350238800019-DM1-2025.xml",
+        date(2025, 7, 7),
+        "Décision modificative n°1 du budget principal 2025",
+    ),
+)
+
+
+def _totem_main_file(doc: dict[str, Any], name: str) -> None:
+    """The TOTEM XML as ``arrete`` (base64 of the shipped file), and no stamped copy."""
+    content = base64.b64encode((TOTEM_DIR / name).read_bytes()).decode("ascii")
+    doc["files"]["arrete"] = [{"kind": "base64", "name": name, "content_base64": content}]
+    doc["files"].pop("acte_tamponne", None)
+    doc["data"]["type_acte"] = "99_BU"
+
+
 def _renumber(docs: list[dict[str, Any]]) -> None:
     """Give each register (entity, nature, year) numbers that grow with the decision date, as in real life.
 
@@ -618,6 +638,19 @@ def build() -> dict[str, Any]:
         state="modification",
         objet="Tarifs des prestations du service de médecine préventive",
     )
+    # TOTEM budgets (the XML is the main file; the TdT stamps PDFs only: no acte_tamponne), written by
+    # ``python -m regate_local.budgets.demo_totem`` into seed/totem/ and embedded here
+    for name, decision, objet in TOTEM_BUDGETS:
+        doc = b.act(
+            "13",
+            "documents-budgetaires-studio",
+            state="acquiter-tdt",
+            decision=decision,
+            pod="3",
+            objet=objet,
+            classification="7.1 Décisions budgétaires",
+        )
+        _totem_main_file(doc, name)
     _renumber(b.docs)
     return {
         "version": 1,
