@@ -175,3 +175,20 @@ def test_withheld_budget_has_no_public_rows_and_pdf_budget_no_rows(
     assert not curated_store.exists(CSV_KEY) and not curated_store.exists(NATIONAL_KEY)
     assert not curated_store.exists(layout.budgets_parquet_key(SIREN, 2024))
     assert list(curated_store.list_keys(layout.budget_document_prefix(SIREN, 2024))) == []
+
+
+def test_hostile_totem_gives_no_rows_and_is_never_public(
+    seeder, raw_store, curated_store, settings, rennes_config
+):
+    hostile = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
+        b'<DocumentBudgetaire xmlns="http://www.minefi.gouv.fr/cp/demat/docbudgetaire">&lol2;</DocumentBudgetaire>'
+    )
+    put_budget(seeder, "BUDEVIL", hostile)
+    report = run(raw_store, curated_store, settings)
+    assert not report.quarantined  # the act itself is fine: it stays a document without rows
+    assert "totem_invalide" in {w.code for w in report.warnings}
+    assert not curated_store.exists(CSV_KEY)
+    assert list(curated_store.list_keys(layout.BUDGET_DOCUMENTS_PREFIX)) == []
+    for key in curated_store.list_keys(layout.PUBLIC_DOCUMENTS_PREFIX):
+        assert curated_store.get_bytes(key) != hostile
