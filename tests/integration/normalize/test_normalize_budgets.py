@@ -192,3 +192,25 @@ def test_hostile_totem_gives_no_rows_and_is_never_public(
     assert list(curated_store.list_keys(layout.BUDGET_DOCUMENTS_PREFIX)) == []
     for key in curated_store.list_keys(layout.PUBLIC_DOCUMENTS_PREFIX):
         assert curated_store.get_bytes(key) != hostile
+
+
+def test_rebuild_restores_the_budget_products_byte_for_byte(
+    seeder, raw_store, curated_store, settings, rennes_config
+):
+    put_budget(seeder, "BUDBP1", totem("BP", "2024-03-01T10:00:00", seed=1), tamponne=True)
+    put_budget(
+        seeder, "BUDDM1", totem("DM", "2024-06-01T10:00:00", seed=2, date_decision="2024-05-30", lignes=9)
+    )
+
+    def rebuild() -> None:
+        report = RunReport(mode="rebuild")
+        Normalizer.from_stores(raw_store, curated_store, settings, report=report).rebuild_all(report)
+
+    rebuild()
+    products = ("scdl/budgets/", "budgets/lignes/", "public/budgets/")
+    first = {k: curated_store.get_bytes(k) for p in products for k in curated_store.list_keys(p)}
+    assert len(first) == 4  # SIREN file, national file, internal and public Parquet
+    for key in first:
+        curated_store.delete(key)
+    rebuild()
+    assert {k: curated_store.get_bytes(k) for p in products for k in curated_store.list_keys(p)} == first
