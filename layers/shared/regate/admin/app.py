@@ -314,7 +314,7 @@ def create_admin_app(services: AdminServices) -> APIGatewayHttpResolver:
             return models.AuditEntry(
                 id=trace.audit_id,
                 horodatage=trace.modifie_le,
-                action=action,  # type: ignore[arg-type]
+                action=action,
                 siren=after.siren,
                 id_e=getattr(after, "id_e", None),
                 id_d=getattr(after, "id_d", None),
@@ -772,7 +772,7 @@ def _decision_keys(curated: ObjectStore, sirens: tuple[str, ...] | None) -> set[
 def _apercu(s: AdminServices, role: str, rang: int, name: str, key: str, now: Any) -> models.Apercu:
     seconds = s.settings.admin_presign_seconds
     return models.Apercu(
-        role=role,  # type: ignore[arg-type]
+        role=role,
         rang=rang,
         nom=name,
         url=preview_url(s.raw, key, name, seconds),

@@ -44,7 +44,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import IO, Any, BinaryIO
+from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -343,7 +343,7 @@ def _check_metadata(metadata: Any) -> dict[str, list[str]]:
     return files
 
 
-def _extract_entry(archive: zipfile.ZipFile, name: str, sink: BinaryIO, limit: int) -> tuple[str, int]:
+def _extract_entry(archive: zipfile.ZipFile, name: str, sink: IO[bytes], limit: int) -> tuple[str, int]:
     """Decompress one entry into ``sink`` with a hard cap (declared sizes can lie), CRC checked at its end."""
     digest = hashlib.sha256()
     size = 0
@@ -376,20 +376,20 @@ class ExtractedFile:
     name: str
     sha256: str
     size: int
-    spool: BinaryIO
+    spool: IO[bytes]
 
 
 def extract_depot_files(depot: DepotZip, limits: DepotLimits | None = None) -> list[ExtractedFile]:
     """Decompress and verify every listed file before anything is written (caller closes the spools)."""
     limits = limits or DepotLimits()
     budget = limits.max_uncompressed_bytes
-    done: dict[str, tuple[str, int, BinaryIO]] = {}
+    done: dict[str, tuple[str, int, IO[bytes]]] = {}
     out: list[ExtractedFile] = []
     try:
         for field, names in depot.files.items():
             for num, name in enumerate(names):
                 if name not in done:
-                    spool: BinaryIO = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+                    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
                     done[name] = (*_extract_entry(depot.archive, name, spool, budget), spool)
                     budget -= done[name][1]
                 sha, size, spool = done[name]

@@ -245,7 +245,7 @@ class Normalizer:
             self._admin[siren] = found
             for problem in found.problemes:
                 status = "last_good" if problem.code == "illisible_version_precedente" else "unreadable"
-                self._admin_refused.append(LoadedFile(key=problem.cle, status=status))  # type: ignore[arg-type]
+                self._admin_refused.append(LoadedFile(key=problem.cle, status=status))
         if report is not None:
             for problem in found.problemes:
                 report.add(

@@ -23,7 +23,7 @@ import shutil
 from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -119,6 +119,12 @@ class IndexEntry(BaseModel):
         return cls(**values)
 
 
+@overload
+def days(value: date) -> int: ...
+@overload
+def days(value: None) -> None: ...
+@overload
+def days(value: date | None) -> int | None: ...
 def days(value: date | None) -> int | None:
     return None if value is None else (value - _EPOCH).days
 
