@@ -89,7 +89,15 @@ ROUTES: tuple[RouteSpec, ...] = (
         "Recherche de délibérations",
         "Délibérations (nature 1) publiques. Pagination par curseur (stable malgré les ajouts) ; "
         "`format=csv` (SCDL) et `format=parquet` renvoient 307 vers `/v1/exports/deliberations.csv` ou "
-        "`.parquet` avec les mêmes filtres et le même tri.",
+        "`.parquet` avec les mêmes filtres et le même tri. Avec `q` : recherche plein texte dans les objets "
+        "et le texte des documents publiés (acte et annexes publiques, OCR des scans ; `in=objet|documents`, "
+        "les deux par défaut), classée par pertinence (ou `sort=-delib_date`) ; chaque ligne porte "
+        "`recherche` : `score`, `extrait_objet`, `annexe_seule` (présente parce qu'une annexe correspond) "
+        "et `documents` (`document_id`, `role` acte|annexe, `nom`, `url`, `methode`, `correspond`, "
+        "`extrait` avec `texte`, `html` surligné par `<mark>` et `surlignages`). Syntaxe : mots (tous "
+        'requis), `"expression exacte"`, `préfixe*`, `-exclusion` ; une recherche invalide (guillemet '
+        "non fermé, `*` mal placé, `AND`/`OR`, trop longue…) répond 422. `publie` ne se combine pas avec `q`. "
+        "Avant la première indexation par le normaliseur, `q` cherche dans l'objet seul.",
         DeliberationsParams,
         models.DeliberationsPage,
         statuses=(200, 304, 307, 400, 404, 422),

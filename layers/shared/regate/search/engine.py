@@ -175,7 +175,7 @@ def search(
         if query is None:
             continue
         prepared[shard] = (query, highlight)
-        result = _run(searcher, query, offset + limit, sort)
+        result = _run(searcher, query, offset + limit + 1, sort)  # +1: is there a next page?
         total += result.count or 0
         for position, (score, address) in enumerate(result.hits):
             ranked.append((float(score), shard, position, address, searcher, highlight))
