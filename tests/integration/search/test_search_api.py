@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from search_chain import (  # noqa: E402
+from search_chain import (
     CANTINE_ACTS,
     MAIN_ID_D,
     MAIN_NUMERO,
@@ -22,10 +22,10 @@ from search_chain import (  # noqa: E402
     seed,
 )
 
-from regate.api.app import build_services, create_app  # noqa: E402
-from regate.api.local_server import http_api_event  # noqa: E402
-from regate.normalize.run import run_normalize  # noqa: E402
-from regate.storage import layout  # noqa: E402
+from regate.api.app import build_services, create_app
+from regate.api.local_server import http_api_event
+from regate.normalize.run import run_normalize
+from regate.storage import layout
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -96,8 +96,8 @@ ROUTES: tuple[RouteSpec, ...] = (
         "et `documents` (`document_id`, `role` acte|annexe, `nom`, `url`, `methode`, `correspond`, "
         "`extrait` avec `texte`, `html` surligné par `<mark>` et `surlignages`). Syntaxe : mots (tous "
         'requis), `"expression exacte"`, `préfixe*`, `-exclusion` ; une recherche invalide (guillemet '
-        "non fermé, `*` mal placé, `AND`/`OR`, trop longue…) répond 422. `publie` ne se combine pas avec `q`. "
-        "Avant la première indexation par le normaliseur, `q` cherche dans l'objet seul.",
+        "non fermé, `*` mal placé, `AND`/`OR`, trop longue…) répond 422. `publie` ne se combine pas "
+        "avec `q`. Avant la première indexation par le normaliseur, `q` cherche dans l'objet seul.",
         DeliberationsParams,
         models.DeliberationsPage,
         statuses=(200, 304, 307, 400, 404, 422),
