@@ -25,7 +25,7 @@ from aws_lambda_powertools.event_handler import CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from botocore.exceptions import ClientError
 
-from regate.api import exports, models, reports, search
+from regate.api import exports, marque_blanche, models, reports, search
 from regate.api.collectivites import CollectiviteDirectoryLike, EmptyDirectory, describe, load_directory
 from regate.api.dataset import PublicDataset, data_version
 from regate.api.errors import ApiError, invalid_value, not_found
@@ -338,6 +338,21 @@ def create_app(services: ApiServices) -> RequestScopedResolver:
             next_url = f"{s.base_url}/v1/deliberations?{urlencode(query, doseq=True)}"
         body = models.DeliberationsPage(data=page.rows, total=page.total, next=next_url)
         return respond(app, s, page.version, body.model_dump(mode="json"))
+
+    @app.get_and_head(ROUTES_BY_ID["marque_blanche"].resolver_path)
+    def marque_blanche_page() -> Response:
+        today = s.clock.now().astimezone(PARIS).date()
+        status, body, headers, version = marque_blanche.page_response(
+            s.search,
+            s.settings,
+            _raw_params(app),
+            today,
+            lambda siren: describe(s.directory, siren, None)["nom"],
+        )
+        if status != 200:
+            all_headers = {**_base_headers(s, cacheable=False), **headers}
+            return Response(status, content_type="text/html; charset=utf-8", body=body, headers=all_headers)
+        return respond(app, s, version, body, "text/html; charset=utf-8", headers)
 
     @app.get_and_head(ROUTES_BY_ID["deliberations_scdl"].resolver_path)
     def deliberations_scdl(siren: str, annee: str) -> Response:

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from regate.api import models
 from regate.api.exports import ExportParams
+from regate.api.marque_blanche import MarqueBlancheParams
 from regate.api.params import (
     ApiParams,
     CollectivitesParams,
@@ -199,6 +200,21 @@ ROUTES: tuple[RouteSpec, ...] = (
         content_types=(),
         statuses=(302, 400, 404),
         path_params=(PathParam("id", "Identifiant du document", r"^[A-Za-z0-9_-]{8,128}$"),),
+    ),
+    RouteSpec(
+        "/v1/marque-blanche",
+        "marque_blanche",
+        "Page de recherche en marque blanche",
+        "Page HTML autonome (sans cadriciel, sans police ni ressource externe) à intégrer en iframe : "
+        "recherche plein texte dans les actes publics d'une collectivité (`siren`), filtres (nature, "
+        "matière, dates de l'acte et de publication), pagination, extraits surlignés, liens vers l'acte et "
+        "ses annexes ; thèmes (`theme`) contrastés AA ou `couleur` ; mêmes noms de paramètres que la "
+        "marque blanche de référence. `generateur=true` : générateur du code d'intégration (opérateurs).",
+        MarqueBlancheParams,
+        None,
+        content_types=("text/html",),
+        statuses=(200, 304, 400, 422),
+        tags=("marque blanche",),
     ),
     RouteSpec(
         "/v1/catalog.jsonld",
