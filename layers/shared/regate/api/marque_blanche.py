@@ -495,7 +495,7 @@ def render_page(
     terms = params.recherche.strip()
     parts = [
         '<!doctype html><html lang="fr"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">',
         f"<title>{_e(('Résultats pour « ' + terms + ' » – ') if terms else '')}Actes publiés – "
         f"{_e(nom)}</title>",
         f"<style>{style}</style></head><body>",
@@ -561,7 +561,7 @@ def render_generator(params: MarqueBlancheParams, nom: str, base_url: str) -> tu
     preview = "marque-blanche" + (f"?{query}" if query else "")
     body = (
         '<!doctype html><html lang="fr"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">'
         "<title>Intégrer la recherche d’actes – générateur de code</title>"
         f"<style>{style}</style></head><body>"
         '<header class="entete"><h1>Intégrer la recherche d’actes sur votre site</h1></header><main>'

@@ -8,6 +8,10 @@
   var statut = document.getElementById("g-statut");
   var timer = null;
 
+  function esc(text) {
+    return String(text).replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  }
+
   function query() {
     var params = new URLSearchParams();
     var siren = form.elements.siren.value.trim();
@@ -24,25 +28,21 @@
     var height = Math.min(4000, Math.max(200, parseInt(form.elements.hauteur.value, 10) || 800));
     var src = code.dataset.base + "/v1/marque-blanche" + (q ? "?" + q : "");
     var title = "Recherche dans les actes publiés de " + code.dataset.nom;
-    var iframe = document.createElement("iframe");
-    iframe.setAttribute("src", src);
-    iframe.setAttribute("title", title);
-    iframe.setAttribute("width", "100%");
-    iframe.setAttribute("height", String(height));
-    iframe.setAttribute("style", "border:0");
-    iframe.setAttribute("referrerpolicy", "strict-origin-when-cross-origin");
-    iframe.setAttribute("loading", "lazy");
+    var iframe = '<iframe src="' + esc(src) + '" title="' + esc(title) + '" width="100%" height="' + height +
+      '" style="border:0" referrerpolicy="strict-origin-when-cross-origin" loading="lazy"></iframe>';
     var lines = code.value.split("\n");
-    lines[0] = iframe.outerHTML;
+    lines[0] = iframe;
     code.value = lines.join("\n");
     preview.setAttribute("src", "marque-blanche" + (q ? "?" + q : ""));
     preview.setAttribute("height", String(height));
   }
 
-  form.addEventListener("input", function () {
+  function later() {
     clearTimeout(timer);
     timer = setTimeout(update, 300);
-  });
+  }
+  form.addEventListener("input", later);
+  form.addEventListener("change", later);
   document.getElementById("g-copier").addEventListener("click", function () {
     code.select();
     var done = function () { statut.textContent = "Code copié."; };
