@@ -90,16 +90,14 @@ class SearchStage:
         deletes: dict[tuple[str, str], ActeRetire] = {}
         worker: ExtractionWorker | None = None
         try:
-            for outcome in outcomes:
-                for siren, acte_id in getattr(outcome, "search_retired", ()):
-                    deletes[(siren, acte_id)] = ActeRetire(siren=siren, acte_id=acte_id)
+            for outcome in outcomes:  # in order: the last word on an act wins
+                for siren, acte_id in sorted(getattr(outcome, "search_retired", ())):
+                    _retire(upserts, deletes, siren, acte_id)
                 record = getattr(outcome, "record", None)
                 if record is None:
                     continue
                 if record.decision.decision not in ("publier", "metadonnees"):
-                    deletes[(record.siren, record.acte_id)] = ActeRetire(
-                        siren=record.siren, acte_id=record.acte_id
-                    )
+                    _retire(upserts, deletes, record.siren, record.acte_id)
                     continue
                 if worker is None and record.decision.decision == "publier" and record.documents:
                     worker = self.worker_factory(self.limits)
@@ -200,6 +198,15 @@ class SearchStage:
                 )
             )
         return IndexedDocument.from_public(document, text)
+
+
+def _retire(
+    upserts: dict[str, IndexEntry], deletes: dict[tuple[str, str], ActeRetire], siren: str, acte_id: str
+) -> None:
+    """An act leaves the index: an upsert of it earlier in the batch (same SIREN) is dropped."""
+    if acte_id in upserts and upserts[acte_id].siren == siren:
+        del upserts[acte_id]
+    deletes[(siren, acte_id)] = ActeRetire(siren=siren, acte_id=acte_id)
 
 
 def _report(result: StageResult, report: Any) -> None:
