@@ -176,3 +176,27 @@ def test_a_hostile_document_does_not_stop_the_batch(raw_store, curated_store, se
     assert set(_ids(curated_store, settings, "xylophonique")) == {"DEL2024_020"}
     # the broken one is still found by its objet (indexed by metadata and file name)
     assert "DEL2024_012" in _ids(curated_store, settings, "associations", in_="objet")
+
+
+def test_a_scan_stored_without_ocr_is_redone_once_ocr_is_there(
+    raw_store, curated_store, search_settings, tmp_path: Path
+) -> None:
+    """A deployment without the OCR wheel stores scans as ``ocr_indisponible``; with OCR, the next
+    normalisation of the act redoes them (never on every run otherwise)."""
+    empty = tmp_path / "no-tessdata"
+    empty.mkdir()
+    without_ocr = search_settings.model_copy(update={"search_tessdata_dir": str(empty)})
+    _config(curated_store)
+    seeder = RawSeeder(raw_store)
+    main = text_pdf(["Le mot xylophonique figure ici."], "DEL2024_012")
+    scan = scanned_pdf(["Annexe : tableau des ornithorynques."], seed=5)
+    files = {"acte_tamponne": main, "arrete": main, "autre_document_attache": scan}
+    seeder.put("pull_deliberation.json", files=files)
+    report = run_normalize(raw_store, curated_store, without_ocr)
+    assert any(w.code == "recherche_texte_partiel" for w in report.warnings)
+    assert _ids(curated_store, search_settings, "ornithorynques") == {}
+    seeder.put("pull_deliberation.json", data={"objet": "Objet corrigé"}, files=files)
+    run_normalize(raw_store, curated_store, search_settings)
+    assert set(_ids(curated_store, search_settings, "ornithorynques")) == {"DEL2024_012"}
+    stored = curated_store.get_json(layout.text_key(hashlib.sha256(scan).hexdigest()))
+    assert stored["statut"] == "complet" and stored["methode"] == "ocr"

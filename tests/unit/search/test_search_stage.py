@@ -29,7 +29,11 @@ class FakeRaw:
 
 
 class FakeTexts:
-    def ensure(self, document, read_bytes, limits, worker=None):  # type: ignore[no-untyped-def]
+    def __init__(self) -> None:
+        self.redo: list[bool] = []
+
+    def ensure(self, document, read_bytes, limits, worker=None, redo_partial=False):  # type: ignore[no-untyped-def]
+        self.redo.append(redo_partial)
         data = read_bytes()
         text = ExtractedText(
             sha256=document.sha256,

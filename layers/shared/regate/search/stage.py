@@ -65,6 +65,7 @@ class SearchStage:
         self.updater = updater
         self.limits = limits
         self.worker_factory = worker_factory
+        self._ocr: bool | None = None
 
     @classmethod
     def from_settings(cls, raw: ObjectStore, curated: ObjectStore, settings: Any) -> SearchStage | None:
@@ -156,6 +157,16 @@ class SearchStage:
             result.warnings.append(("recherche_acte_non_indexe", str(exc)[:300], record.id_e, record.id_d))
             return None
 
+    def _redo(self, sha256: str) -> bool:
+        """A stored text cut short only because OCR was missing is redone once OCR is there."""
+        get = getattr(self.texts, "get", None)
+        known = get(sha256) if get is not None else None
+        if known is None or known.motif != "ocr_indisponible":
+            return False
+        if self._ocr is None:
+            self._ocr = ocr_available(self.limits)
+        return self._ocr
+
     def _document(
         self, record: Any, public: Any, worker: ExtractionWorker | None, result: StageResult
     ) -> IndexedDocument:
@@ -170,7 +181,11 @@ class SearchStage:
         )
         try:
             text, extracted = self.texts.ensure(
-                document, lambda: self.raw.get_bytes(public.raw_key), self.limits, worker
+                document,
+                lambda: self.raw.get_bytes(public.raw_key),
+                self.limits,
+                worker,
+                redo_partial=self._redo(document.sha256),
             )
         except Exception as exc:  # one document never stops the batch: indexed by its name
             result.failed_documents += 1
@@ -198,6 +213,17 @@ class SearchStage:
                 )
             )
         return IndexedDocument.from_public(document, text)
+
+
+def ocr_available(limits: ExtractionLimits) -> bool:
+    """tesserocr importable and the French model present (then ``ocr_indisponible`` texts are redone)."""
+    import importlib.util
+    from pathlib import Path
+
+    from regate.search.extract import tessdata_dir
+
+    folder = Path(tessdata_dir(limits.tessdata_dir))
+    return importlib.util.find_spec("tesserocr") is not None and (folder / "fra.traineddata").is_file()
 
 
 def _retire(
