@@ -46,14 +46,16 @@ $(INFRA_VENV)/bin/sam: pyproject.toml | $(BIN)/regate
 test: install ## the whole suite (unit + integration), as CI runs it
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n 2 --dist loadfile
 
 test-fast: install
 	$(BIN)/pytest tests/unit -q
 
-lint: install
+lint: install ## ruff + the import contracts (pyproject.toml [tool.importlinter]: regate never imports regate_local)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format .
@@ -81,4 +83,4 @@ infra-check: install ## sam validate, sam validate --lint, cfn-lint
 	$(INFRA_VENV)/bin/cfn-lint infra/template.yaml
 
 clean:
-	rm -rf $(VENV) $(INFRA_VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(INFRA_VENV) .aws-sam .pytest_cache .ruff_cache .import_linter_cache .grimp_cache

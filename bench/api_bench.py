@@ -40,8 +40,8 @@ def _partition_table(c: int, siren: str, year: int, rng: Any) -> Any:
     import numpy as np
     import pyarrow as pa
 
-    from regate.api.sampledata import MATIERES, NATURE_LIBELLES, OBJETS
     from regate.storage.datasets import PUBLIC_ACTES_SCHEMA
+    from regate_local.sampledata import MATIERES, NATURE_LIBELLES, OBJETS
 
     n = PER_PARTITION
     idx = np.arange(n)
@@ -93,8 +93,8 @@ def generate(store: Any, n_collectivites: int) -> list[str]:
     import numpy as np
     import pyarrow.parquet as pq
 
-    from regate.api.sampledata import siren_with_luhn
     from regate.storage import layout
+    from regate_local.sampledata import siren_with_luhn
 
     rng = np.random.default_rng(7)
     sirens = [siren_with_luhn(f"21{c:06d}") for c in range(n_collectivites)]
@@ -276,9 +276,9 @@ def main(argv: list[str]) -> None:
 
     from regate.api.app import build_services, create_app
     from regate.api.collectivites import EmptyDirectory
-    from regate.api.local_server import http_api_event
     from regate.settings import Settings
     from regate.storage import ObjectStore, make_s3_client
+    from regate_local.serve.server import http_api_event
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -1,7 +1,7 @@
 """The resolver: every route of ``/v1`` on a powertools ``RequestScopedResolver``.
 
 The same resolver runs in Lambda (:mod:`api_handler`) and locally (``regate serve`` through
-:mod:`regate.api.local_server`). Dependencies (stores, query layer, collectivité directory, settings)
+:mod:`regate_local.serve.server`). Dependencies (stores, query layer, collectivité directory, settings)
 come in through :class:`ApiServices`, so tests build the app on moto with a fake directory.
 
 Every response carries an ``ETag`` derived from the data version it was computed from (see

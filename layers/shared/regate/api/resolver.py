@@ -16,7 +16,8 @@ state powertools keeps is already per instance: ``self.context`` (route, path, r
 after each request), ``processed_stack_frames``, the ``Route`` objects and their lazily built middleware
 stacks (created by ``create_app``). So a resolver serves one request at a time — enforced: a second
 concurrent ``resolve`` on the same instance raises :class:`ResolverBusy` — and distinct instances share
-nothing mutable. ``regate serve`` gives each worker thread its own instance (:mod:`.local_server`).
+nothing mutable. ``regate serve`` gives each worker thread its own instance
+(:mod:`regate_local.serve.server`, the local kit).
 
 HEAD: every GET route is also registered for HEAD; the answer is the GET answer (same status and headers,
 with the ``Content-Length`` the body would have) without the body.

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from regate.datagouv.simulator.forms import slugify
+from regate_local.datagouv_sim.forms import slugify
 
 STATE_FORMAT = "regate-datagouv-sim/1"
 DEMO_API_KEY = "regate-demo-key"

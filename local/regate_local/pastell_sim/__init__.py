@@ -9,8 +9,8 @@ is documented in ``README.md`` next to this file.
         requests.get(server.url + "/api/v2/entite", auth=(DEMO_LOGIN, DEMO_PASSWORD))
 """
 
-from regate.pastell.simulator.seed import PastellSeed, SeedError, default_seed, load_seed, parse_seed
-from regate.pastell.simulator.simulator import (
+from regate_local.pastell_sim.seed import PastellSeed, SeedError, default_seed, load_seed, parse_seed
+from regate_local.pastell_sim.simulator import (
     LoginRateLimiter,
     PastellSimulator,
     RequestLogEntry,

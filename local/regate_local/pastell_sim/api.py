@@ -17,13 +17,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from regate.pastell.simulator.files import sniff_mime
-from regate.pastell.simulator.flux import ACTIONS_FROM_STATE
-from regate.pastell.simulator.state import DOCUMENT_CONSULTATION, Account, Document, FileSlot
+from regate_local.pastell_sim.files import sniff_mime
+from regate_local.pastell_sim.flux import ACTIONS_FROM_STATE
+from regate_local.pastell_sim.state import DOCUMENT_CONSULTATION, Account, Document, FileSlot
 
 if TYPE_CHECKING:
-    from regate.pastell.simulator.simulator import PastellSimulator
-    from regate.pastell.simulator.state import Platform
+    from regate_local.pastell_sim.simulator import PastellSimulator
+    from regate_local.pastell_sim.state import Platform
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 ALLOWED_METHODS = ("GET", "POST", "PATCH", "DELETE")

@@ -34,7 +34,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from regate.clock import Clock, SystemClock
-from regate.datagouv.simulator.catalogue import (
+from regate_local.datagouv_sim.catalogue import (
     ALLOWED_EXTENSIONS,
     DEFAULT_LICENSE,
     FREQUENCIES,
@@ -43,7 +43,7 @@ from regate.datagouv.simulator.catalogue import (
     SchemaCatalogue,
     default_catalogue,
 )
-from regate.datagouv.simulator.forms import (
+from regate_local.datagouv_sim.forms import (
     FormError,
     clean_dataset_form,
     clean_resource_form,
@@ -53,8 +53,8 @@ from regate.datagouv.simulator.forms import (
     organization_ref,
     slugify,
 )
-from regate.datagouv.simulator.mask import MaskError, apply_mask, parse_mask
-from regate.datagouv.simulator.portal import (
+from regate_local.datagouv_sim.mask import MaskError, apply_mask, parse_mask
+from regate_local.datagouv_sim.portal import (
     DEMO_API_KEY,
     DEMO_ORG_NAME,
     DEMO_ORG_SLUG,
@@ -62,7 +62,7 @@ from regate.datagouv.simulator.portal import (
     SEED_COLLECTIVITES,
     Portal,
 )
-from regate.datagouv.simulator.render import (
+from regate_local.datagouv_sim.render import (
     render_dataset,
     render_org,
     render_org_ref,

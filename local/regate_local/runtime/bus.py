@@ -13,7 +13,7 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
-from regate.runtime.events import ObjectChange
+from regate_local.runtime.events import ObjectChange
 
 
 class BucketWatcher:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from regate.datagouv.simulator.catalogue import DEFAULT_LICENSE
-from regate.datagouv.simulator.portal import Portal
+from regate_local.datagouv_sim.catalogue import DEFAULT_LICENSE
+from regate_local.datagouv_sim.portal import Portal
 
 
 def render_user(user: dict[str, Any], root: str) -> dict[str, Any]:

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from regate.runtime.chain import ChainResult, LocalChain, StageOutcome
-from regate.runtime.environment import create_buckets, export_settings, start_s3
 from regate.settings import Settings
 from regate.storage import ObjectStore, layout, make_s3_client
+from regate_local.runtime.chain import ChainResult, LocalChain, StageOutcome
+from regate_local.runtime.environment import create_buckets, export_settings, start_s3
 
 DEMO_COLLECTIVITES_CSV = Path(__file__).with_name("demo_collectivites.csv")
 #: depot ZIPs pushed in the demo: some seeded acts also arrive by push (same act = one document)
@@ -59,8 +59,8 @@ class MarchesSummary:
 
 
 def demo_settings(s3_endpoint: str, pastell_url: str, datagouv_url: str, api_port: int) -> Settings:
-    from regate.datagouv.simulator import DEMO_API_KEY, DEMO_ORG_SLUG
-    from regate.pastell.simulator import DEMO_LOGIN, DEMO_PASSWORD
+    from regate_local.datagouv_sim import DEMO_API_KEY, DEMO_ORG_SLUG
+    from regate_local.pastell_sim import DEMO_LOGIN, DEMO_PASSWORD
 
     return Settings(
         s3_endpoint_url=s3_endpoint,
@@ -181,7 +181,7 @@ def summarize_marches(curated: ObjectStore) -> MarchesSummary:
 
 def run_marches_stage(function: Any) -> StageOutcome:
     """The scheduled marchés function, invoked as EventBridge Scheduler does (input ``{}``)."""
-    from regate.runtime.events import scheduler_event
+    from regate_local.runtime.events import scheduler_event
 
     outcome = StageOutcome("marches")
     result = function.invoke(scheduler_event({}))
@@ -308,10 +308,10 @@ def load_demo_extension(name: str) -> Any:
 def demo_resolver(settings: Settings) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """One loopback port for both APIs, through the real handlers: ``/admin/v1…`` behind the local JWT
     authorizer (as API Gateway does in AWS) to the admin handler, everything else to the read API handler."""
-    from regate.admin.local import jwt_authorizer
     from regate.admin.routes import PREFIX
     from regate.admin.tokens import TokenVerifier
-    from regate.runtime.lambdas import LocalFunction
+    from regate_local.runtime.lambdas import LocalFunction
+    from regate_local.serve.admin import jwt_authorizer
 
     api, admin = LocalFunction("api"), LocalFunction("admin")
     admin_resolve = jwt_authorizer(admin.invoke, TokenVerifier.from_settings(settings).verify)
@@ -329,8 +329,8 @@ def run_demo(serve: bool = True, host: str = "127.0.0.1", port: int = 8000, cons
     """Run the chain; return 0 only when every stage succeeded. With ``serve``, block serving the API."""
     from rich.console import Console
 
-    from regate.datagouv.simulator import DatagouvSimulator
-    from regate.pastell.simulator import PastellSimulator
+    from regate_local.datagouv_sim import DatagouvSimulator
+    from regate_local.pastell_sim import PastellSimulator
 
     console = console or Console()
     # The handlers log JSON lines (Powertools) as in Lambda; on a terminal keep only warnings and errors.
@@ -364,7 +364,7 @@ def run_demo(serve: bool = True, host: str = "127.0.0.1", port: int = 8000, cons
         chain = LocalChain(client, settings.raw_bucket, settings.curated_bucket)
         with console.status("capture → normalisation → publication…"):
             pushed = push_depot_zips(pastell_sim, raw)
-            from regate.runtime.lambdas import LocalFunction
+            from regate_local.runtime.lambdas import LocalFunction
 
             marches = run_marches_stage(LocalFunction("marches"))  # before the publish reconcile
             result = chain.run()
@@ -382,7 +382,7 @@ def run_demo(serve: bool = True, host: str = "127.0.0.1", port: int = 8000, cons
             )
         if not serve:
             return status
-        from regate.api.local_server import make_server, serve_until_interrupted
+        from regate_local.serve.server import make_server, serve_until_interrupted
 
         oidc = stack.enter_context(load_demo_extension("oidc_simulator")())
         settings, accounts = load_demo_extension("back_office")(settings, oidc, f"http://{host}:{port}")

@@ -1,4 +1,4 @@
-"""Generator of the default seed (``seed/default.json``): ``python -m regate.pastell.simulator.seedgen``.
+"""Generator of the default seed (``seed/default.json``): ``python -m regate_local.pastell_sim.seedgen``.
 
 The shipped JSON is the source of truth (operators edit it); this script only documents how it was built
 and lets us rebuild it deterministically (fixed RNG seed, no clock). Real Breton SIRENs come from
@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from regate.pastell.simulator.flux import MAIN_PIECE, STUDIO_FLUX
+from regate_local.pastell_sim.flux import MAIN_PIECE, STUDIO_FLUX
 
 RNG_SEED = 35
 

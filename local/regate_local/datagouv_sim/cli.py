@@ -9,8 +9,8 @@ from types import FrameType
 
 from rich.console import Console
 
-from regate.datagouv.simulator.app import DatagouvSimulator, SimulatorServer
-from regate.datagouv.simulator.portal import DEMO_USER, StateError
+from regate_local.datagouv_sim.app import DatagouvSimulator, SimulatorServer
+from regate_local.datagouv_sim.portal import DEMO_USER, StateError
 
 
 def load_simulator(api_key: str, state: Path | None) -> DatagouvSimulator:

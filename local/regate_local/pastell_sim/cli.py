@@ -7,9 +7,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from regate.pastell.simulator import DEMO_LOGIN, DEMO_PASSWORD, DEMO_TOKEN, READONLY_LOGIN, READONLY_PASSWORD
-from regate.pastell.simulator.seed import SeedError, default_seed, load_seed
-from regate.pastell.simulator.simulator import PastellSimulator
+from regate_local.pastell_sim import DEMO_LOGIN, DEMO_PASSWORD, DEMO_TOKEN, READONLY_LOGIN, READONLY_PASSWORD
+from regate_local.pastell_sim.seed import SeedError, default_seed, load_seed
+from regate_local.pastell_sim.simulator import PastellSimulator
 
 
 def run(host: str, port: int, seed: Path | None, latency_ms: int) -> None:

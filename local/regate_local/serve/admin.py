@@ -83,7 +83,7 @@ def make_admin_server(
     """A threaded loopback server for ``/admin/v1`` (``port=0``: any free port); call ``serve_forever``."""
     from regate.admin.app import build_admin_services, create_admin_app
     from regate.admin.tokens import TokenVerifier
-    from regate.api.local_server import make_server
+    from regate_local.serve.server import make_server
 
     services = build_admin_services(settings, s3_client)
     checked = verify or TokenVerifier.from_settings(settings).verify
@@ -115,7 +115,7 @@ def serve_with_admin(
     from regate.admin.app import build_admin_services, create_admin_app
     from regate.admin.tokens import TokenVerifier
     from regate.api.app import build_services, create_app
-    from regate.api.local_server import ServeLimits, make_server
+    from regate_local.serve.server import ServeLimits, make_server
 
     api_services = build_services(settings)
     admin_services = build_admin_services(settings, s3_client)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from regate.pastell.simulator.flux import STATES, FluxDefinition
-from regate.pastell.simulator.seed import PastellSeed, SeedAccount, SeedEntity, act_context, generate_file
+from regate_local.pastell_sim.flux import STATES, FluxDefinition
+from regate_local.pastell_sim.seed import PastellSeed, SeedAccount, SeedEntity, act_context, generate_file
 
 # Journal event types (pastell-api.md §10).
 DOCUMENT_ACTION = 1

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from regate.datagouv.simulator.catalogue import (
+from regate_local.datagouv_sim.catalogue import (
     CHECKSUM_TYPES,
     FREQUENCIES,
     GRANULARITIES,

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from regate.pastell.simulator.files import (
+from regate_local.pastell_sim.files import (
     ActContext,
     acte_pdf,
     acte_tampon_pdf,
@@ -27,7 +27,7 @@ from regate.pastell.simulator.files import (
     make_pdf,
     type_piece_json,
 )
-from regate.pastell.simulator.flux import ACT_FLUX, STATES
+from regate_local.pastell_sim.flux import ACT_FLUX, STATES
 
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -270,8 +270,8 @@ def load_seed(path: Path | str) -> PastellSeed:
 
 def default_seed() -> PastellSeed:
     """The embedded Breton seed (``seed/default.json``)."""
-    raw = resources.files("regate.pastell.simulator").joinpath("seed/default.json").read_bytes()
-    return parse_seed(raw, origin="regate.pastell.simulator:seed/default.json")
+    raw = resources.files("regate_local.pastell_sim").joinpath("seed/default.json").read_bytes()
+    return parse_seed(raw, origin="regate_local.pastell_sim:seed/default.json")
 
 
 # --- bytes generation -------------------------------------------------------------------------------------

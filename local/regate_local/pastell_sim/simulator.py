@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from regate.clock import PARIS, Clock, SystemClock
-from regate.pastell.simulator.api import (
+from regate_local.pastell_sim.api import (
     ApiError,
     PastellApi,
     Request,
@@ -28,10 +28,10 @@ from regate.pastell.simulator.api import (
     json_response,
     parse_form,
 )
-from regate.pastell.simulator.files import aractes_xml, bordereau_pdf, make_id_acte
-from regate.pastell.simulator.flux import ACTIONS_FROM_STATE, STATES, FluxDefinition, default_flux
-from regate.pastell.simulator.seed import PastellSeed, act_context, default_seed
-from regate.pastell.simulator.state import (
+from regate_local.pastell_sim.files import aractes_xml, bordereau_pdf, make_id_acte
+from regate_local.pastell_sim.flux import ACTIONS_FROM_STATE, STATES, FluxDefinition, default_flux
+from regate_local.pastell_sim.seed import PastellSeed, act_context, default_seed
+from regate_local.pastell_sim.state import (
     DOCUMENT_ACTION,
     Account,
     Document,
@@ -497,7 +497,7 @@ class PastellSimulator:
         if "bordereau" not in files:
             files["bordereau"] = [FileSlot(f"{numero}-bordereau-tdt.pdf", bordereau_pdf(ctx))]
         if "acte_tamponne" not in files and files.get("arrete"):
-            from regate.pastell.simulator.files import acte_tampon_pdf
+            from regate_local.pastell_sim.files import acte_tampon_pdf
 
             stem = files["arrete"][0].name.rsplit(".", 1)[0]
             files["acte_tamponne"] = [FileSlot(f"{stem}-tampon.pdf", acte_tampon_pdf(ctx))]

@@ -10,7 +10,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from regate.runtime.events import LocalLambdaContext
+from regate_local.runtime.events import LocalLambdaContext
 
 #: function name → (folder under functions/, module file)
 HANDLERS = {

@@ -7,14 +7,14 @@ Usage::
         requests.get(f"{server.url}/api/1/me/", headers={"X-API-KEY": DEMO_API_KEY})
 """
 
-from regate.datagouv.simulator.app import (
+from regate_local.datagouv_sim.app import (
     DatagouvSimulator,
     Fault,
     LoggedRequest,
     SimulatorServer,
 )
-from regate.datagouv.simulator.catalogue import SchemaCatalogue, default_catalogue
-from regate.datagouv.simulator.portal import (
+from regate_local.datagouv_sim.catalogue import SchemaCatalogue, default_catalogue
+from regate_local.datagouv_sim.portal import (
     DEMO_API_KEY,
     DEMO_ORG_NAME,
     DEMO_ORG_SLUG,

@@ -11,7 +11,7 @@ import textwrap
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from regate.pastell.simulator.flux import MAIN_PIECE, NATURE_SHORT
+from regate_local.pastell_sim.flux import MAIN_PIECE, NATURE_SHORT
 
 ACTES_NS = "http://www.interieur.gouv.fr/ACTES#v1.1-20040216"
 CLASSIFICATION_VERSION = "2023-06-01"

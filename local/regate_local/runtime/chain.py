@@ -22,9 +22,9 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from regate.runtime.bus import BucketWatcher, batches, delivery_order, matching
-from regate.runtime.events import eventbridge_s3_event, scheduler_event, sqs_batch
-from regate.runtime.lambdas import LocalFunction
+from regate_local.runtime.bus import BucketWatcher, batches, delivery_order, matching
+from regate_local.runtime.events import eventbridge_s3_event, scheduler_event, sqs_batch
+from regate_local.runtime.lambdas import LocalFunction
 
 SQS_BATCH_SIZE = 10
 #: curated keys that decide publication: operator files and back-office objects (write API)
