@@ -20,8 +20,8 @@ from typing import Any
 def _chain(acts: int, scans: int, enabled: bool, work: Path, endpoint: str) -> dict[str, Any]:
     import importlib.util
 
+    from regate.normalize import search_stage as stage_module
     from regate.normalize.run import run_normalize
-    from regate.search import stage as stage_module
     from regate.search.remote import IndexStore
     from regate.settings import Settings
     from regate.storage import ObjectStore, layout, make_s3_client

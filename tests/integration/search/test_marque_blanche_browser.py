@@ -63,7 +63,7 @@ def browser(tmp_path: Path):
 
 @pytest.fixture()
 def site(raw_store, curated_store, settings, tmp_path: Path):
-    from regate.api.local_server import serve_api
+    from regate_local.serve.server import serve_api
 
     settings = settings.model_copy(
         update={

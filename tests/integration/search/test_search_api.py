@@ -23,9 +23,9 @@ from search_chain import (
 )
 
 from regate.api.app import build_services, create_app
-from regate.api.local_server import http_api_event
 from regate.normalize.run import run_normalize
 from regate.storage import layout
+from regate_local.serve.server import http_api_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from regate.normalize.run import run_normalize
+from regate.normalize.search_stage import SearchStage
 from regate.search.engine import search
 from regate.search.remote import IndexReader, IndexStore
-from regate.search.stage import SearchStage
 from regate.storage import layout
 from regate_local.search.pdfs import scanned_pdf, text_pdf
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from regate.normalize.search_stage import SearchStage
 from regate.search.extract import ExtractedText, ExtractionLimits, PageText
-from regate.search.stage import SearchStage
 
 SIREN = "213502388"
 

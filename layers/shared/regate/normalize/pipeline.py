@@ -65,8 +65,8 @@ from regate.normalize.partitions import (
 from regate.normalize.quarantine import QuarantineEntry, clear_quarantine, put_quarantine
 from regate.normalize.records import ActeRecord, Avertissement, acte_bounds_problem, acte_id_of, build_record
 from regate.normalize.reports import ActeItem, PartitionItem, RunReport, WarningItem
+from regate.normalize.search_stage import SearchStage, apply_stage
 from regate.operator_files import FileProblem, LoadedFile, load_last_good
-from regate.search.stage import SearchStage, apply_stage
 from regate.storage import layout
 from regate.storage.store import ObjectStore, dumps_canonical, sha256_hex
 
@@ -180,7 +180,7 @@ class Normalizer:
         #: back-office decisions folded with the CSV overrides, per SIREN (read once per run)
         self._admin: dict[str, DecisionInputs] = {}
         self._admin_refused: list[LoadedFile] = []
-        #: full-text index kept in line batch by batch (:mod:`regate.search.stage`); None = not indexed
+        #: full-text index kept in line batch by batch (:mod:`.search_stage`); None = not indexed
         self.search: SearchStage | None = None
 
     # ------------------------------------------------------------------------- construction

@@ -28,6 +28,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from regate.normalize.reports import WarningItem
 from regate.search.documents import NonPublic, PublicDocument
 from regate.search.extract import ExtractionLimits, ExtractionWorker
 from regate.search.index import IndexedDocument, IndexEntry
@@ -238,8 +239,6 @@ def _retire(
 def _report(result: StageResult, report: Any) -> None:
     if report is None:
         return
-    from regate.normalize.reports import WarningItem
-
     logger.info(
         "recherche : %s acte(s) indexé(s), %s retiré(s), %s texte(s) extrait(s), %s réutilisé(s)",
         result.upserts,
