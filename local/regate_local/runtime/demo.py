@@ -284,6 +284,7 @@ def demo_urls(
         "API JSON filtrée / filtered JSON API": f"{base}/v1/deliberations?siren={siren}&annee={year}&limit=5",
         "Carte GeoJSON (mViewer) / map layer": f"{base}/v1/collectivites.geojson?annee={year}",
         "Lignes mReport / mReport rows": f"{base}/v1/mreport/deliberations?dataid={siren}",
+        "Recherche marque blanche / white-label search": f"{base}/v1/marque-blanche?siren={siren}",
         "Jeu simulé data.gouv.fr / simulated dataset": dataset_url,
         **marches,
         "Documentation de l'API / API docs": f"{base}/v1/docs",
