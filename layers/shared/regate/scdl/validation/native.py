@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-BLOCK_SIZE = 1 << 22  # bytes per pyarrow batch: bounded memory (a few blocks alive at once)
+BLOCK_SIZE = 1 << 20  # bytes per pyarrow batch: bounded memory (a few blocks alive at once)
 _URI_SCHEME_RE2 = "^[a-zA-Z][a-zA-Z0-9+.-]*:"  # = validator._URI_SCHEME_RE (ASCII classes: same in RE2)
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 _CHUNK = 1 << 20
@@ -52,6 +52,15 @@ _OPS = {
     "<=": pc.less_equal,
     "<": pc.less,
 }
+
+
+def _pool() -> pa.MemoryPool:
+    """jemalloc when the build has it: it gives freed blocks back, so the RSS stays near the live data
+    (mimalloc, pyarrow's default, kept ~20 MB more at 100 000 rows: a 2.2x peak instead of 1.7x)."""
+    try:
+        return pa.jemalloc_memory_pool()
+    except NotImplementedError:  # pragma: no cover - a pyarrow build without jemalloc
+        return pa.default_memory_pool()
 
 
 class _Fallback(Exception):
@@ -232,7 +241,9 @@ def _certify(
         check_utf8=True,
     )
     source = pa.BufferReader(pa.py_buffer(data)[offset:])
-    reader = pacsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert)
+    reader = pacsv.open_csv(
+        source, read_options=read, parse_options=parse, convert_options=convert, memory_pool=_pool()
+    )
     if len(reader.schema) != width:
         raise _Fallback
     required_any = any(c.required for c in columns)
