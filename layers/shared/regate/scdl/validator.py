@@ -19,6 +19,10 @@ Two modes:
 
 The differences between the modes are listed in ``docs/validator.md``.
 
+Engines (``REGATE_VALIDATOR_ENGINE`` or ``engine=``): the data rows are checked by the Python loop below, or
+first by ``regate.scdl.validation.native`` (pyarrow), which only certifies files without any row finding
+and otherwise leaves the whole file to the Python loop — the report is the same either way.
+
 Header case: a label differing only by case (``coll_nom``) does not match, exactly like validata-table 0.12.5
 with default options (missing column + extra column); our message points at the case difference.
 """
