@@ -6,6 +6,8 @@
 (a) in-process rows/s of regate (strict and Validata mode) vs ``validata_core.validate``;
 (b) whole process, start-up included: ``regate validate FILE`` as a subprocess vs
     ``python -c "from validata_core import validate; …"`` (the ``validata`` CLI of 0.12.5 is broken);
+The engine is the default (``REGATE_VALIDATOR_ENGINE``, ``auto``: pyarrow on a file this size); the
+in-process table also times the pure-Python engine for reference.
 (c) peak memory of one validation in a fresh subprocess: RSS high-water mark minus RSS before reading
     the file (its bytes included).
 
@@ -112,24 +114,37 @@ _VALIDATA_PROCESS = (
 # Peak memory of one validation in a fresh interpreter: RSS high-water mark (VmHWM) minus RSS (VmRSS)
 # just before the file is read, i.e. after imports and schema loading. Counts the file's bytes themselves.
 # Then the tracemalloc peak of a second validation (Python allocations only, no allocator slack).
+# Peak memory of one validation in a fresh interpreter: RSS high-water mark (VmHWM) minus RSS (VmRSS)
+# just before the file is read, i.e. after imports, schema loading and one warm-up validation of the file's
+# first ~300 kB with the engine the whole file will use (so pyarrow's import, ~60 MB of shared libraries,
+# and its allocator's first arenas are start-up, not reading; the warm-up's own growth is printed apart).
+# Counts the file's bytes themselves.
+# Then the tracemalloc peak of a second validation (Python allocations only, no allocator slack).
 _MEMORY_PROCESS = (
     "import sys\n"
     "from pathlib import Path\n"
+    "from regate.scdl import validator\n"
     "from regate.scdl.validator import load_schema, validate_csv\n"
     "def status(key):\n"
     "    for line in open('/proc/self/status'):\n"
     "        if line.startswith(key):\n"
     "            return int(line.split()[1]) * 1024\n"
     "schema = load_schema('scdl/deliberations', '2.1.5')\n"
-    "validate_csv(b'', schema, strict=sys.argv[2] == 'strict')\n"
+    "strict = sys.argv[2] == 'strict'\n"
+    "size = Path(sys.argv[1]).stat().st_size\n"
+    "engine = 'native' if validator._native_wanted(None, size) else 'python'\n"
+    "head = Path(sys.argv[1]).read_bytes()[:300_000]\n"
+    "head = head[: head.rfind(b'\\n') + 1]\n"
+    "start = status('VmRSS')\n"
+    "validate_csv(head, schema, strict=strict, engine=engine)\n"
     "before = status('VmRSS')\n"
-    "report = validate_csv(Path(sys.argv[1]).read_bytes(), schema, strict=sys.argv[2] == 'strict')\n"
+    "report = validate_csv(Path(sys.argv[1]).read_bytes(), schema, strict=strict)\n"
     "assert report.valid\n"
     "peak_rss = status('VmHWM') - before\n"
     "import tracemalloc\n"
     "tracemalloc.start()\n"
-    "validate_csv(Path(sys.argv[1]).read_bytes(), schema, strict=sys.argv[2] == 'strict')\n"
-    "print(peak_rss, tracemalloc.get_traced_memory()[1])\n"
+    "validate_csv(Path(sys.argv[1]).read_bytes(), schema, strict=strict)\n"
+    "print(engine, before - start, peak_rss, tracemalloc.get_traced_memory()[1])\n"
 )
 
 
@@ -227,6 +242,10 @@ def main(argv: list[str]) -> None:
                 lambda: _timed(lambda: validate_csv(path.read_bytes(), schema, strict=False)),
                 our_runs,
             ),
+            "regate strict, python engine": (
+                lambda: _timed(lambda: validate_csv(path.read_bytes(), schema, strict=True, engine="python")),
+                our_runs,
+            ),
         }
         if with_validata:
             report = validata_validate(str(path), descriptor)
@@ -270,7 +289,7 @@ def main(argv: list[str]) -> None:
             print("  " + _line(name, rows, timing, processes[name][1]))
 
         # (c) peak memory
-        peaks, traced = {}, {}
+        peaks, traced, warm, engines = {}, {}, {}, {}
         for mode in ("strict", "validata"):
             done = subprocess.run(
                 [sys.executable, "-c", _MEMORY_PROCESS, str(path), mode],
@@ -278,12 +297,15 @@ def main(argv: list[str]) -> None:
                 text=True,
                 check=True,
             )
-            peaks[mode], traced[mode] = (int(v) for v in done.stdout.split()[-2:])
+            engines[mode], *figures = done.stdout.split()[-4:]
+            warm[mode], peaks[mode], traced[mode] = (int(v) for v in figures)
         print(
             "peak memory (RSS high-water mark minus RSS before reading the file, fresh subprocess, "
             f"file bytes included): strict {peaks['strict'] / 1e6:.1f} MB, "
             f"validata-mode {peaks['validata'] / 1e6:.1f} MB; tracemalloc peak: strict "
-            f"{traced['strict'] / 1e6:.1f} MB, validata-mode {traced['validata'] / 1e6:.1f} MB"
+            f"{traced['strict'] / 1e6:.1f} MB, validata-mode {traced['validata'] / 1e6:.1f} MB; engine "
+            f"{engines['strict']}; RSS growth of the warm-up (after imports, not counted): "
+            f"{warm['strict'] / 1e6:.1f} MB"
         )
 
     table: list[tuple[str, str, str, str]] = []

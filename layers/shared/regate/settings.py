@@ -149,6 +149,18 @@ class Settings(BaseSettings):
         default=2100, ge=1, le=9999, description="Acts dated after this year are quarantined"
     )
 
+    # --- SCDL validator (read from the environment by regate.scdl.validator itself: start-up speed) -----
+    validator_engine: Literal["auto", "python", "native"] = Field(
+        default="auto",
+        description="Data rows checked by pyarrow (native: certifies clean rows, else the Python path), "
+        "by Python only, or native on files of validator_native_min_bytes and more (auto); same reports",
+    )
+    validator_native_min_bytes: int = Field(
+        default=4_000_000,
+        ge=0,
+        description="auto engine: smallest file checked natively (pyarrow import ~0.2 s)",
+    )
+
     # --- data.gouv.fr / udata -------------------------------------------------------------
     datagouv_url: str = Field(default="https://demo.data.gouv.fr", description="Root of the udata portal")
     datagouv_api_key: SecretStr = SecretStr("")

@@ -19,6 +19,10 @@ Two modes:
 
 The differences between the modes are listed in ``docs/validator.md``.
 
+Engines (``REGATE_VALIDATOR_ENGINE`` or ``engine=``): the data rows are checked by the Python loop below, or
+first by ``regate.scdl.validation.native`` (pyarrow), which only certifies files without any row finding
+and otherwise leaves the whole file to the Python loop — the report is the same either way.
+
 Header case: a label differing only by case (``coll_nom``) does not match, exactly like validata-table 0.12.5
 with default options (missing column + extra column); our message points at the case difference.
 """
@@ -27,7 +31,9 @@ from __future__ import annotations
 
 import decimal
 import operator
+import os
 import re
+import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from functools import lru_cache
@@ -54,6 +60,14 @@ _DEFAULT_MAX_ISSUES = 10_000
 VALIDATA_LIMIT_ERRORS = 1000  # frictionless DEFAULT_LIMIT_ERRORS, as validata-table leaves it
 VALIDATA_MAX_ROWS = 100_000  # validata_core.domain.validation_features.VALIDATA_MAX_ROWS (table-dimensions)
 _MEMO_LIMIT = 50_000  # distinct values remembered per column (bounded memory on huge files)
+# Engine of the data rows (see ``_native_wanted``): read from the environment here, not through
+# ``regate.settings`` (pydantic-settings would slow ``regate validate``'s start-up); the same names and
+# defaults are declared there (``validator_engine``, ``validator_native_min_bytes``) for the documentation.
+ENGINE_ENV = "REGATE_VALIDATOR_ENGINE"  # python | native | auto
+NATIVE_MIN_BYTES_ENV = "REGATE_VALIDATOR_NATIVE_MIN_BYTES"
+DEFAULT_ENGINE = "auto"
+DEFAULT_NATIVE_MIN_BYTES = 4_000_000  # auto: below, importing pyarrow (~0.2 s) costs more than it saves
+_NATIVE_MIN_BYTES_LOADED = 256_000  # auto, pyarrow already imported (a long-lived process)
 
 
 class ValidationIssue(BaseModel):
@@ -620,8 +634,15 @@ def validate_csv(
     *,
     strict: bool = True,
     max_issues: int = _DEFAULT_MAX_ISSUES,
+    engine: str | None = None,
 ) -> ValidationReport:
-    """Validate CSV bytes against a Table Schema and its custom checks; never raises on bad input."""
+    """Validate CSV bytes against a Table Schema and its custom checks; never raises on bad input.
+
+    ``engine`` (default: ``REGATE_VALIDATOR_ENGINE``, else ``auto``): ``python`` checks every row in Python;
+    ``native`` first lets pyarrow certify that the data rows hold no finding (``validation/native.py``) and
+    runs the Python path only when it cannot; ``auto`` is ``native`` on large files when pyarrow is there.
+    The report is the same whatever the engine.
+    """
     errors: list[tuple] = []
     warnings: list[tuple] = []
     schema_name = schema.name
@@ -699,6 +720,7 @@ def validate_csv(
     ]
     row_checks: list[RowCheck] = []
     structure_checks: list[RowCheck] = []  # also run on blank rows
+    native_checks: list[tuple[CustomCheck, RowCheck]] = []
     for check in schema.custom_checks:
         closure, involved = _build_custom_check(check, pos, strict)
         if closure is None:
@@ -706,6 +728,7 @@ def validate_csv(
                 (None, None, "unknown-check", f"Custom check {check.name!r} non pris en charge : ignoré.")
             )
             continue
+        native_checks.append((check, closure))
         present = [c for c in involved if c in label_pos]
         if check.name == "cohesive-columns-value" and 0 < len(present) < len(set(involved)):
             # validata_core: the missing-fields error is raised by the check on the first data row (blank or
@@ -749,6 +772,29 @@ def validate_csv(
     truncated = False
     append = errors.append
     rows = table.rows
+    certified = None
+    if not structure_checks and len(errors) < cap and _native_wanted(engine, len(data)):
+        from regate.scdl.validation.native import certify_rows
+
+        certified = certify_rows(
+            data,
+            start=table.start,
+            delimiter=delimiter,
+            quotechar=table.quotechar,
+            skipinitialspace=table.skipinitialspace,
+            header_row=table.header_row,
+            encoding=encoding,
+            width=width,
+            steps=steps,
+            custom=native_checks,
+            label_pos=label_pos,
+            pos=pos,
+            invalid=_INVALID,
+            memo_limit=_MEMO_LIMIT,
+        )
+    if certified is not None:  # no finding on any data row: nothing left for the Python loop to say
+        data_rows = certified
+        rows = iter(())
     try:
         for row_number, cells in rows:
             data_rows += 1
@@ -854,6 +900,26 @@ def validate_csv(
     result = report(rows=data_rows, truncated=truncated)
     result.encoding, result.delimiter, result.header_row = encoding, delimiter, table.header_row
     return result
+
+
+def _native_wanted(engine: str | None, size: int) -> bool:
+    """Whether to try the native path (pyarrow) on a file of ``size`` bytes."""
+    engine = engine or os.environ.get(ENGINE_ENV, DEFAULT_ENGINE)
+    if engine == "python":
+        return False
+    if engine == "native":
+        return True
+    if engine != "auto":
+        raise ValueError(f"{ENGINE_ENV} doit valoir python, native ou auto (reçu : {engine!r})")
+    if "pyarrow" in sys.modules:
+        return size >= _NATIVE_MIN_BYTES_LOADED
+    if size < int(os.environ.get(NATIVE_MIN_BYTES_ENV, DEFAULT_NATIVE_MIN_BYTES)):
+        return False
+    try:
+        import pyarrow.csv  # noqa: F401  (optional: the Python path works without it)
+    except ImportError:  # pragma: no cover - pyarrow is a dependency of the layer
+        return False
+    return True
 
 
 def _check_header(

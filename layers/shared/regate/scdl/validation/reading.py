@@ -68,6 +68,10 @@ class ReadTable:
     warnings: list[tuple] = field(default_factory=list)
     errors: list[tuple] = field(default_factory=list)
     fragment_rows: int = 0  # records after the header among the first SAMPLE_SIZE (frictionless' fragment)
+    # how the records are split, for the native reader (validation/native.py) to check it can do the same
+    start: int = 0  # byte offset of the first record (after a BOM skipped in strict mode)
+    quotechar: str = '"'
+    skipinitialspace: bool = False
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -181,6 +185,8 @@ def read_validata(data: bytes) -> ReadTable:
         encoding=encoding,
         delimiter=delimiter,
         fragment_rows=len(head) - header_row,
+        quotechar=quotechar,
+        skipinitialspace=bool(sniffed.skipinitialspace),
     )
 
 
@@ -316,4 +322,5 @@ def read_strict(data: bytes) -> ReadTable:
         delimiter=delimiter,
         warnings=warnings,
         errors=errors,
+        start=start,
     )
