@@ -192,10 +192,25 @@ def _certify(
     memo_limit: int,
 ) -> int:
     columns = [_Column(step) for step in steps]
-    by_name = {c.name: c for c in columns}
-    nfields = len(pos)
-    multi: list[tuple[str, dict[str, Any]]] = []
-    single: list[tuple[Callable[[list[Any]], Any], _Column, int, dict[str, bool]]] = []
+    single, multi = _plan_custom(custom, {c.name: c for c in columns}, label_pos, pos)
+    reader = _open_reader(data, offset, delimiter, width)
+    return _check_rows(reader, columns, single, multi, label_pos, len(pos), width, invalid, memo_limit)
+
+
+_Single = tuple[Callable[[list[Any]], Any], _Column, int, dict[str, bool]]
+_Multi = tuple[str, dict[str, Any]]
+
+
+def _plan_custom(
+    custom: Sequence[tuple[Any, Callable[[list[Any]], Any]]],
+    by_name: dict[str, _Column],
+    label_pos: dict[str, int],
+    pos: dict[str, int],
+) -> tuple[list[_Single], list[_Multi]]:
+    """Sort the custom checks into per-value and per-row ones; a check the native path cannot mirror exactly
+    raises :class:`_Fallback`."""
+    multi: list[_Multi] = []
+    single: list[_Single] = []
     for check, closure in custom:
         name, params = check.name, check.params
         column = params.get("column")
@@ -224,7 +239,11 @@ def _certify(
         else:
             raise _Fallback
         multi.append((name, params))
+    return single, multi
 
+
+def _open_reader(data: bytes, offset: int, delimiter: str, width: int) -> Any:
+    """A streaming pyarrow reader of the data rows, every column as text (casting stays in Python)."""
     parse = pacsv.ParseOptions(
         delimiter=delimiter,
         quote_char='"',
@@ -246,6 +265,21 @@ def _certify(
     )
     if len(reader.schema) != width:
         raise _Fallback
+    return reader
+
+
+def _check_rows(
+    reader: Any,
+    columns: list[_Column],
+    single: list[_Single],
+    multi: list[_Multi],
+    label_pos: dict[str, int],
+    nfields: int,
+    width: int,
+    invalid: object,
+    memo_limit: int,
+) -> int:
+    """Check every batch; the row count when all are clean."""
     required_any = any(c.required for c in columns)
     rows = 0
     for batch in reader:
@@ -275,9 +309,19 @@ def _check_batch(
     invalid: object,
     memo_limit: int,
 ) -> None:
+    distincts, typed = _certify_columns(
+        batch, columns, {c.name for _, c, _, _ in single}, invalid, memo_limit
+    )
+    _check_single(single, distincts, nfields, memo_limit)
+    _check_multi(batch, multi, typed, label_pos)
+
+
+def _certify_columns(
+    batch: pa.RecordBatch, columns: list[_Column], single_names: set[str], invalid: object, memo_limit: int
+) -> tuple[dict[str, tuple[list[str], list[Any]]], dict[str, pa.Array | None]]:
+    """Each distinct value of a checked column through the Python cast and checks (memoised)."""
     typed: dict[str, pa.Array | None] = {}
     distincts: dict[str, tuple[list[str], list[Any]]] = {}
-    single_names = {c.name for _, c, _, _ in single}
     for col in columns:
         array = batch.column(col.index)
         if col.required and pc.any(pc.equal(array, "")).as_py():
@@ -296,6 +340,13 @@ def _check_batch(
         distincts[col.name] = (distinct, values)
         if col.typed:
             typed[col.name] = _typed_array(array, distinct, values)
+    return distincts, typed
+
+
+def _check_single(
+    single: list[_Single], distincts: dict[str, tuple[list[str], list[Any]]], nfields: int, memo_limit: int
+) -> None:
+    """The single-column custom checks, once per distinct value."""
     for closure, col, slot, seen in single:
         distinct, values = distincts[col.name]
         for raw, value in zip(distinct, values, strict=True):
@@ -307,36 +358,54 @@ def _check_batch(
                 raise _Fallback
             if len(seen) < memo_limit:
                 seen[raw] = True
+
+
+def _check_multi(
+    batch: pa.RecordBatch, multi: list[_Multi], typed: dict[str, pa.Array | None], label_pos: dict[str, int]
+) -> None:
+    """The row-wise custom checks (cohesive, compare, sum), vectorised."""
     for name, params in multi:
-        column = params["column"]
         if name == "cohesive-columns-value":
-            involved = [column, *params.get("othercolumns", [])]
-            if column not in label_pos:
-                continue
-            first = pc.equal(batch.column(label_pos[column]), "")
-            for other in involved[1:]:
-                if pc.any(pc.not_equal(first, pc.equal(batch.column(label_pos[other]), ""))).as_py():
-                    raise _Fallback
-            continue
-        if name == "compare-columns-value":
-            a, b = typed[column], typed[params["column2"]]
-            if a is None or b is None:
-                continue
-            if a.type != b.type:
-                raise _Fallback
-            if pc.any(pc.invert(_OPS[params["op"]](a, b))).as_py():
-                raise _Fallback
-            continue
-        expected = typed[column]
-        parts = [typed[c] for c in params.get("columns", [])]
-        if not parts:
+            _check_cohesive(batch, params, label_pos)
+        elif name == "compare-columns-value":
+            _check_compare(params, typed)
+        else:
+            _check_sum(params, typed)
+
+
+def _check_cohesive(batch: pa.RecordBatch, params: dict[str, Any], label_pos: dict[str, int]) -> None:
+    column = params["column"]
+    involved = [column, *params.get("othercolumns", [])]
+    if column not in label_pos:
+        return
+    first = pc.equal(batch.column(label_pos[column]), "")
+    for other in involved[1:]:
+        if pc.any(pc.not_equal(first, pc.equal(batch.column(label_pos[other]), ""))).as_py():
             raise _Fallback
-        if expected is None or any(p is None for p in parts):
-            continue  # a column empty on the whole batch: a None part on every row
-        if any(p.type != pa.int64() for p in parts) or expected.type != pa.int64():
-            raise _Fallback
-        total = parts[0]
-        for part in parts[1:]:
-            total = pc.add_checked(total, part)
-        if pc.any(pc.not_equal(total, expected)).as_py():
-            raise _Fallback
+
+
+def _check_compare(params: dict[str, Any], typed: dict[str, pa.Array | None]) -> None:
+    a, b = typed[params["column"]], typed[params["column2"]]
+    if a is None or b is None:
+        return
+    if a.type != b.type:
+        raise _Fallback
+    if pc.any(pc.invert(_OPS[params["op"]](a, b))).as_py():
+        raise _Fallback
+
+
+def _check_sum(params: dict[str, Any], typed: dict[str, pa.Array | None]) -> None:
+    expected = typed[params["column"]]
+    parts = [typed[c] for c in params.get("columns", [])]
+    if not parts:
+        raise _Fallback
+    arrays = [p for p in parts if p is not None]
+    if expected is None or len(arrays) != len(parts):
+        return  # a column empty on the whole batch: a None part on every row
+    if any(p.type != pa.int64() for p in arrays) or expected.type != pa.int64():
+        raise _Fallback
+    total = arrays[0]
+    for part in arrays[1:]:
+        total = pc.add_checked(total, part)
+    if pc.any(pc.not_equal(total, expected)).as_py():
+        raise _Fallback
