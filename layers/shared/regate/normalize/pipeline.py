@@ -54,6 +54,7 @@ from regate.normalize.documents import (
     public_key,
     publish_documents,
 )
+from regate.normalize.lake import LakeOptions, mark_pending, rebuild_lake, run_pending_step
 from regate.normalize.parquet import row_problem
 from regate.normalize.partitions import (
     PARTITION_STATE_PREFIX,
@@ -157,6 +158,7 @@ class Normalizer:
         max_year: int = 2100,
         max_versions: int = 50,
         operator_files: list[LoadedFile] | None = None,
+        lake: LakeOptions | None = None,
     ) -> None:
         self.raw = raw
         self.curated = curated
@@ -172,6 +174,8 @@ class Normalizer:
         self._lock = threading.Lock()
         self._matched_overrides: set[int] = set()
         self._unpublished = False  # an act may have left the public dataset in this run
+        self.left_public = False  # same, never reset: the read step then runs at once (privacy first)
+        self.lake = lake or LakeOptions()
         #: the operator files as loaded (status ``last_good`` / ``unreadable`` = refused: loud)
         self.operator_files: list[LoadedFile] = list(operator_files or [])
         self.blocked = _blocked_motif(self.operator_files)
@@ -221,6 +225,7 @@ class Normalizer:
             max_year=getattr(settings, "normalize_max_year", 2100),
             max_versions=max_versions,
             operator_files=files,
+            lake=LakeOptions.from_settings(settings),
         )
 
     def refused_inputs(self) -> list[LoadedFile]:
@@ -433,7 +438,7 @@ class Normalizer:
         record.avertissements.extend(missing_file_warnings(acte))
         record.avertissements.extend(Avertissement(code=c, message=m) for c, m in budgets.warnings_of(budget))
         if pointer is not None and not record.decision.public:
-            self._unpublished = True
+            self._unpublished = self.left_public = True
         problem = row_problem(record.row, self.min_year, self.max_year)
         if problem is not None:
             return self._reject(
@@ -557,7 +562,7 @@ class Normalizer:
         self, id_e: str, id_d: str, pointer: Pointer, reason: str, report: RunReport, outcome: DocumentOutcome
     ) -> None:
         """Cancelled or deleted: documents first, then the record; the pointer once partitions are rebuilt."""
-        self._unpublished = True
+        self._unpublished = self.left_public = True
         deleted = delete_documents(self.curated, pointer.documents)
         if self.curated.delete(pointer.record_key):
             deleted.append(pointer.record_key)
@@ -642,6 +647,35 @@ class Normalizer:
         result = rebuild_national(self.curated, annee, self.max_attempts)
         self._report_partition(result, report)
         return result
+
+    def read_step(
+        self, years: set[int], report: RunReport, inline: bool = False, every_year: bool = False
+    ) -> None:
+        """National SCDL files and compacted read datasets (:mod:`regate.normalize.lake`) of these years:
+        at once when ``inline``, without debounce, or when acts left the public dataset (privacy first);
+        else one marker per year for the debounced step (:meth:`run_read_step`). ``every_year``: every
+        year with partitions or compacted files (``regate rebuild``)."""
+        if not years and not every_year:
+            return
+        if inline or every_year or self.lake.debounce_seconds <= 0 or self.left_public:
+            for annee in sorted(years):
+                self.rebuild_national(annee, report)
+            result = rebuild_lake(self.curated, None if every_year else years, self.lake)
+            report.files(result.written, result.deleted)
+        else:
+            mark_pending(self.curated, years)
+
+    def run_read_step(self, report: RunReport, force: bool = False) -> list[int]:
+        """The scheduled, debounced read step: the years whose burst of changes is over."""
+        result = run_pending_step(
+            self.curated,
+            self.clock.now(),
+            self.lake,
+            lambda annee: self.rebuild_national(annee, report),
+            force,
+        )
+        report.files(result.written, result.deleted)
+        return result.years
 
     def _report_partition(self, result: PartitionResult, report: RunReport) -> None:
         report.files(result.written, result.deleted)
@@ -871,8 +905,7 @@ class Normalizer:
             self._national_years() if report.mode == "rebuild" else set()
         )
         self._parallel(lambda p: self.rebuild(p, report), partitions, workers)
-        for annee in sorted(years):
-            self.rebuild_national(annee, report)
+        self.read_step(years, report, inline=True, every_year=report.mode == "rebuild")
         self.rebuild_budgets(outcomes, report)
         self.purge_exports(report)
         for outcome in outcomes:
