@@ -170,5 +170,7 @@ class EventBatch:
             years |= normalizer.refresh_sirens(scope, report)
         for flux in sorted(self.fluxes):
             years |= normalizer.refresh_flux(flux, report)
-        normalizer.read_step(years, report)  # national files + compacted datasets (maybe debounced)
+        # national files + compacted datasets: debounced for acts, at once for operator and back-office
+        # changes (takedowns, objet corrections: privacy does not wait for the end of a burst)
+        normalizer.read_step(years, report, inline=bool(self.configs or self.sirens))
         return years

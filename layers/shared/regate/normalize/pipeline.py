@@ -455,6 +455,8 @@ class Normalizer:
         new_keys = {public_key(d) for d in record.documents}
         written = publish_documents(self.raw, self.curated, record.documents)
         stale = set(pointer.documents) - new_keys if pointer else set()
+        if stale:  # documents left the public zone: the compacted datasets must not wait for the debounce
+            self.left_public = True
         deleted = delete_documents(self.curated, sorted(stale))
         if pointer is not None and pointer.record_key != record.key:
             if self.curated.delete(pointer.record_key):
