@@ -106,16 +106,18 @@ def year_table(year: int, n_rows: int, sirens: list[str]) -> Any:
 
 def generate(store: Any, acts: int, n_collectivites: int, row_group_rows: int) -> tuple[list[str], dict]:
     """Compacted files of every year, built by the read step's functions, then the manifest."""
-    from regate.normalize.lake import LakeResult, _parquet, compact, counts, write_manifest
+    from regate.normalize.lake import LakeResult, _parquet, compact, counts, national_counts, write_manifest
     from regate.storage import layout
 
     sirens = sirens_of(n_collectivites)
     sizes: dict[str, int] = {}
     for year in YEARS:
         table = compact([year_table(year, acts // len(YEARS), sirens)])
+        by_siren = counts(table)
         for dataset, body in (
             ("actes", _parquet(table, row_group_rows)),
-            ("comptes", _parquet(counts(table), row_group_rows)),
+            ("comptes", _parquet(by_siren, row_group_rows)),
+            ("comptes_nationaux", _parquet(national_counts(by_siren), row_group_rows)),
         ):
             key = layout.lake_key(dataset, year)
             store.client.put_object(Bucket=store.bucket, Key=key, Body=body)

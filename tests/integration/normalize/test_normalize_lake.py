@@ -18,7 +18,7 @@ from conftest import RENNES_SIRET, s3_event, sqs_of  # type: ignore[import-not-f
 
 from regate.clock import FakeClock
 from regate.normalize.decision import PUBLIC_DECISIONS
-from regate.normalize.lake import SORT_KEYS, counts
+from regate.normalize.lake import SORT_KEYS, counts, national_counts
 from regate.normalize.run import run_normalize
 from regate.storage import layout
 
@@ -91,6 +91,9 @@ def check_equal(store: Any) -> None:
         comptes = _read(store, layout.lake_key("comptes", annee))
         assert comptes.to_pylist() == counts(compacted).to_pylist()
         assert sum(comptes["nombre"].to_pylist()) == table.num_rows
+        nationaux = _read(store, layout.lake_key("comptes_nationaux", annee))
+        assert nationaux.to_pylist() == national_counts(comptes).to_pylist()
+        assert sum(nationaux["nombre"].to_pylist()) == table.num_rows
         by_siren = Counter(table["siren"].to_pylist())
         summed: Counter[str] = Counter()
         for row in comptes.select(["siren", "nombre"]).to_pylist():

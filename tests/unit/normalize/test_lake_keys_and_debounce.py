@@ -15,6 +15,7 @@ def test_lake_keys_round_trip() -> None:
     for dataset in layout.LAKE_DATASETS:
         key = layout.lake_key(dataset, 2024)
         assert key == f"public/lake/{dataset}/annee=2024/data.parquet"
+        assert layout.parse_lake_key(key.replace(dataset, dataset + "x")) is None
         assert layout.parse_lake_key(key) == (dataset, 2024)
     token = "0123456789abcdef0123456789abcdef"
     assert layout.parse_lake_pending_key(layout.lake_pending_key(2025, token)) == (2025, token)

@@ -34,6 +34,7 @@ class LakeYear:
     annee: int
     actes: Partition
     comptes: Partition | None
+    nationaux: Partition | None = None  # comptes_nationaux: counts without siren
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,9 @@ def parse_manifest(body: bytes) -> dict[int, LakeYear] | None:
                     return None
                 parts[dataset] = Partition(layout.NATIONAL, annee, key, str(item["etag"]), int(item["size"]))
             if "actes" in parts:
-                years[annee] = LakeYear(annee, parts["actes"], parts.get("comptes"))
+                years[annee] = LakeYear(
+                    annee, parts["actes"], parts.get("comptes"), parts.get("comptes_nationaux")
+                )
         return years
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
@@ -80,10 +83,12 @@ def years_for(filtres: Any, years: list[int]) -> list[int]:
     ]
 
 
-def counts_answer(filtres: Any) -> bool:
+def counts_answer(filtres: Any, national: bool = False) -> bool:
     """Whether the counts dataset answers this filter exactly: its keys are siren, annee, month, matière,
-    nature and documents_publics, so not a full-text search nor day-level date bounds."""
-    return not filtres.tokens and filtres.date_min is None and filtres.date_max is None
+    nature and documents_publics, so not a full-text search nor day-level date bounds; the national counts
+    (no siren) not a filter on collectivités either."""
+    exact = not filtres.tokens and filtres.date_min is None and filtres.date_max is None
+    return exact and not (national and filtres.sirens)
 
 
 class Lake:
@@ -140,15 +145,17 @@ class Lake:
         self._store(years, now)
         return years
 
-    def files(self, filtres: Any, counts: bool, refresh: bool = False) -> LakeFiles | None:
-        """The compacted files a filter reads (counts or acts), downloaded; ``None`` without a lake."""
+    def files(self, filtres: Any, dataset: str, refresh: bool = False) -> LakeFiles | None:
+        """The compacted files of ``dataset`` (``actes``, ``comptes``, ``comptes_nationaux``) a filter reads,
+        downloaded; ``None`` without a lake (or without that dataset for one of the years)."""
         manifest = self.years(refresh)
         if manifest is None:
             return None
         selected = [manifest[y] for y in years_for(filtres, list(manifest))]
-        if counts and any(y.comptes is None for y in selected):
+        field = {"actes": "actes", "comptes": "comptes", "comptes_nationaux": "nationaux"}[dataset]
+        wanted = [getattr(y, field) for y in selected]
+        if any(p is None for p in wanted):
             return None
-        wanted = [y.comptes if counts else y.actes for y in selected]
         return LakeFiles(self.dataset.local_files([p for p in wanted if p is not None]), _version(selected))
 
     def version(self, filtres: Any) -> str | None:
@@ -159,5 +166,5 @@ class Lake:
 
 
 def _version(years: list[LakeYear]) -> str:
-    parts = [y.actes for y in years] + [y.comptes for y in years if y.comptes is not None]
+    parts = [p for y in years for p in (y.actes, y.comptes, y.nationaux) if p is not None]
     return data_version(parts, "lake")

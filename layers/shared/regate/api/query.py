@@ -312,11 +312,12 @@ class ActesQuery:
                 self._conn.execute("SET parquet_metadata_cache = true")
             return self._conn.cursor()
 
-    def _files(self, filtres: Filtres, counts: bool = False) -> Source:
+    def _files(self, filtres: Filtres, counts: bool = False, national: bool = False) -> Source:
         """Where a filter's rows are read from, and their data version.
 
         With a lake (:mod:`regate.api.lake`): its yearly compacted files, or — ``counts`` and a filter the
-        counts dataset answers — its counts files. Otherwise the partitions:
+        counts dataset answers — its counts files (``national``: the counts without siren, when the query
+        needs no siren). Otherwise the partitions:
 
         Few partitions (one collectivité, one year…): ``read_parquet`` on the cached local files. Many
         (national queries): an in-memory table of every public partition, kept in sync incrementally with
@@ -324,7 +325,7 @@ class ActesQuery:
         costs nothing once loaded. Either way the filter's WHERE clause does the selection.
         """
         if self.lake is not None:
-            source = self._lake_files(filtres, counts)
+            source = self._lake_files(filtres, counts, national)
             if source is not None:
                 return source
         for attempt in (0, 1):
@@ -343,20 +344,23 @@ class ActesQuery:
                     raise
         raise AssertionError("unreachable")
 
-    def _lake_files(self, filtres: Filtres, counts: bool) -> Source | None:
+    def _lake_files(self, filtres: Filtres, counts: bool, national: bool) -> Source | None:
         assert self.lake is not None
+        kinds = ["actes"]
+        if counts and counts_answer(filtres):
+            kinds.insert(0, "comptes")
+        if counts and national and counts_answer(filtres, national=True):
+            kinds.insert(0, "comptes_nationaux")
         for attempt in (0, 1):
             try:
-                found = (
-                    self.lake.files(filtres, True, attempt == 1)
-                    if counts and counts_answer(filtres)
-                    else None
-                )
-                by_counts = found is not None
-                found = found or self.lake.files(filtres, False, attempt == 1)
+                for kind in kinds:
+                    found = self.lake.files(filtres, kind, attempt == 1)
+                    if found is not None:
+                        break
                 if found is None:
                     return None
                 sql = "read_parquet(?, hive_partitioning=false)"
+                by_counts = kind != "actes"
                 return Source(sql, [found.files], found.version, empty=not found.files, counts=by_counts)
             except PartitionChanged:
                 if attempt == 1:
@@ -511,7 +515,7 @@ class ActesQuery:
 
     # ------------------------------------------------------------------------------ stats
     def stats(self, filtres: Filtres, group: str) -> QueryResult:
-        files = self._files(filtres, counts=True)
+        files = self._files(filtres, counts=True, national=group != "collectivite")
         version = files.version
         key_sql, label_sql = STATS_GROUPS[group]
         where, args = filtres.where()

@@ -13,6 +13,10 @@ lake is derived from them for readers that ask national questions (the API, Athe
   matière × nature × ``documents_publics``, with the same column names as the acts (``delib_date`` is the
   latest date of the group, ``coll_nom`` / ``coll_siret`` its latest values), plus ``nombre``: the API's
   stats, mReport and map summaries are the same SQL with ``count(*)`` read as ``sum(nombre)``.
+* ``public/lake/comptes_nationaux/annee={annee}/data.parquet`` — the same counts summed over the
+  collectivités (month × matière × nature × ``documents_publics``): national stats read a few thousand rows
+  instead of one per collectivité and month (at 35 000 collectivités the counts are almost as long as the
+  acts).
 * ``public/lake/manifest.json`` — the years and the ETags of their two files: the API's whole listing.
 
 No lost update: each year is rebuilt under the optimistic loop of :mod:`regate.normalize.partitions`
@@ -52,8 +56,8 @@ SOURCES_METADATA = b"regate.sources"
 COUNT_KEYS = ("siren", "annee", "mois", "delib_matiere_code", "nature", "documents_publics")
 SORT_KEYS = (("siren", "ascending"), ("delib_date", "ascending"), ("acte_id", "ascending"))
 
-#: S3 user metadata on both compacted files: sha256 of the partition ETags they hold (a HEAD tells whether a
-#: year is up to date without reading it)
+#: S3 user metadata on the compacted files of a year: sha256 of the partition ETags they hold (a HEAD
+#: tells whether a year is up to date without reading it)
 SOURCES_META = "regate-sources-sha256"
 Listing = dict[int, dict[str, tuple[str, str]]]  # annee → siren → (key, ETag) of the public partitions
 
@@ -208,6 +212,30 @@ def sources_digest(sources: dict[str, str]) -> str:
     return sha256_hex(json.dumps(dict(sorted(sources.items())), separators=(",", ":")).encode())
 
 
+def national_counts(table_counts: Any) -> Any:
+    """:func:`counts` summed over the collectivités (same column names, no ``siren``, name or SIRET)."""
+    import pyarrow as pa
+
+    keys = [k for k in COUNT_KEYS if k != "siren"]
+    grouped = table_counts.group_by(keys, use_threads=False).aggregate(
+        [("nombre", "sum"), ("delib_date", "max"), ("delib_matiere_nom", "min"), ("nature_libelle", "min")]
+    )
+    out = pa.table(
+        {
+            "annee": grouped["annee"],
+            "mois": grouped["mois"],
+            "delib_matiere_code": grouped["delib_matiere_code"],
+            "delib_matiere_nom": grouped["delib_matiere_nom_min"],
+            "nature": grouped["nature"],
+            "nature_libelle": grouped["nature_libelle_min"],
+            "documents_publics": grouped["documents_publics"],
+            "nombre": grouped["nombre_sum"].cast(pa.int64()),
+            "delib_date": grouped["delib_date_max"],
+        }
+    )
+    return out.sort_by([(k, "ascending") for k in keys])
+
+
 def _previous(store: ObjectStore, annee: int) -> tuple[Any, dict[str, str]]:
     """The current compacted file of the year and the partition ETags it says it holds."""
     import pyarrow.parquet as pq
@@ -233,7 +261,7 @@ def rebuild_lake_year(
     options: LakeOptions,
     result: LakeResult,
 ) -> None:
-    """Rebuild both compacted files of one year (``listing(fresh)`` → that year's public partitions)."""
+    """Rebuild the compacted files of one year (``listing(fresh)`` → that year's public partitions)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -247,13 +275,13 @@ def rebuild_lake_year(
         state = {siren: etag for siren, (_key, etag) in sorted(sources.items())}
 
         def write() -> None:
-            actes_key, comptes_key = layout.lake_key("actes", annee), layout.lake_key("comptes", annee)
+            keys = [layout.lake_key(dataset, annee) for dataset in layout.LAKE_DATASETS]
             digest = sources_digest(state)
-            heads = [store.head(actes_key), store.head(comptes_key)]
+            heads = [store.head(key) for key in keys]
             if all(h is not None and (h.get("Metadata") or {}).get(SOURCES_META) == digest for h in heads):
-                result.partitions_reused += len(state)  # both files already hold exactly these partitions
+                result.partitions_reused += len(state)  # the files already hold exactly these partitions
                 return
-            if not state and heads == [None, None]:
+            if not state and all(h is None for h in heads):
                 return
             old, old_sources = _previous(store, annee)
             keep = sorted(s for s, etag in state.items() if old_sources.get(s) == etag)
@@ -280,18 +308,18 @@ def rebuild_lake_year(
             table = compact(tables)
             result.rows[annee] = table.num_rows
             if table.num_rows == 0:
-                for key in (actes_key, comptes_key):
+                for key in keys:
                     if store.delete(key):
                         result.deleted.append(key)
                 return
             meta = {SOURCES_METADATA: json.dumps(dict(sorted(held.items())), separators=(",", ":")).encode()}
             tag = {SOURCES_META: sources_digest(held)}
-            body = _parquet(table.replace_schema_metadata(meta), options.row_group_rows)
-            if store.put_if_changed(actes_key, body, content_type=PARQUET, metadata=tag).written:
-                result.written.append(actes_key)
-            body = _parquet(counts(table).replace_schema_metadata(meta), options.row_group_rows)
-            if store.put_if_changed(comptes_key, body, content_type=PARQUET, metadata=tag).written:
-                result.written.append(comptes_key)
+            by_siren = counts(table)
+            outputs = (table, by_siren, national_counts(by_siren))  # acts first: privacy
+            for key, output in zip(keys, outputs, strict=True):
+                body = _parquet(output.replace_schema_metadata(meta), options.row_group_rows)
+                if store.put_if_changed(key, body, content_type=PARQUET, metadata=tag).written:
+                    result.written.append(key)
 
         return {"sources": state}, write
 

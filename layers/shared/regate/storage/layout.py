@@ -32,6 +32,8 @@ Curated bucket (``REGATE_CURATED_BUCKET``), a pure function of raw + settings::
                                                             acte_id; small row groups (pushdown)
     public/lake/comptes/annee={annee}/data.parquet          counts of those acts per collectivité × month ×
                                                             matière × nature × documents_publics
+    public/lake/comptes_nationaux/annee={annee}/data.parquet
+                                                            the same counts for the nation (no SIREN): stats
     public/lake/manifest.json                               the years of the compacted datasets and their
                                                             ETags (the API's listing, one GET)
     public/documents/{document_id}/{file name}              published documents (non-enumerable ids)
@@ -234,12 +236,12 @@ def parse_partition_key(key: str) -> tuple[str, int] | None:
 
 # ----------------------------------------------------------------- compacted read datasets (the "lake")
 LAKE_PREFIX = "public/lake/"
-LAKE_DATASETS = ("actes", "comptes")
+LAKE_DATASETS = ("actes", "comptes", "comptes_nationaux")
 LAKE_MANIFEST_KEY = f"{LAKE_PREFIX}manifest.json"
 LAKE_STATE_PREFIX = f"{STATE_PREFIX}lake/"
 LAKE_MANIFEST_STATE_KEY = f"{LAKE_STATE_PREFIX}manifest.json"
 LAKE_PENDING_PREFIX = f"{STATE_PREFIX}lake-pending/"
-_LAKE_KEY = re.compile(r"public/lake/(actes|comptes)/annee=([0-9]{4})/data\.parquet")
+_LAKE_KEY = re.compile(r"public/lake/(actes|comptes|comptes_nationaux)/annee=([0-9]{4})/data\.parquet")
 _PENDING_KEY = re.compile(r"_state/lake-pending/([0-9]{4})/([0-9a-f]{32})")
 
 
@@ -251,7 +253,7 @@ def _year(annee: int) -> int:
 
 
 def lake_key(dataset: str, annee: int) -> str:
-    """``public/lake/{actes|comptes}/annee={annee}/data.parquet``: one compacted file per year."""
+    """``public/lake/{actes|comptes|comptes_nationaux}/annee={annee}/data.parquet``: one file per year."""
     if dataset not in LAKE_DATASETS:
         raise ValueError(f"Unknown compacted dataset: {dataset!r}")
     return f"{LAKE_PREFIX}{dataset}/annee={_year(annee):04d}/data.parquet"
