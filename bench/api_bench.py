@@ -212,7 +212,7 @@ def runtime_requirements() -> list[str]:
 
 
 def main(argv: list[str]) -> None:
-    acts, n_coll, reps, row_group_rows = 1_000_000, 35_000, 30, 8192
+    acts, n_coll, reps, row_group_rows = 1_000_000, 35_000, 30, 2048
     for arg in argv:
         name, _, value = arg.partition("=")
         if name == "--acts":

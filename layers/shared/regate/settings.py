@@ -176,7 +176,7 @@ class Settings(BaseSettings):
     )
     api_download_workers: int = Field(default=16, ge=1, le=64, description="Parallel partition downloads")
     lake_row_group_rows: int = Field(
-        default=8192,
+        default=2048,
         ge=256,
         le=1_048_576,
         description="Rows per row group of the compacted read datasets (public/lake/): small enough that a "

@@ -23,7 +23,7 @@ from typing import Any
 
 from regate.api.dataset import Partition, PartitionChanged, PublicDataset, data_version
 from regate.api.errors import invalid_value
-from regate.api.lake import Lake, counts_answer
+from regate.api.lake import Lake, counts_answer, skip_absent_optional_imports
 from regate.api.params import DELIBERATION_FIELDS
 
 #: SCDL délibérations 2.1.5 columns, in order, with the Parquet column each comes from.
@@ -307,6 +307,7 @@ class ActesQuery:
             if self._conn is None:
                 import duckdb
 
+                skip_absent_optional_imports()
                 self._conn = duckdb.connect(":memory:")
                 # Parquet footers cached across queries (local files are named by ETag: never stale)
                 self._conn.execute("SET parquet_metadata_cache = true")

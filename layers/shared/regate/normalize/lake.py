@@ -64,7 +64,7 @@ Listing = dict[int, dict[str, tuple[str, str]]]  # annee → siren → (key, ETa
 
 @dataclass(frozen=True)
 class LakeOptions:
-    row_group_rows: int = 8192
+    row_group_rows: int = 2048
     workers: int = 8
     debounce_seconds: float = 0.0
     max_delay_seconds: float = 300.0
@@ -73,7 +73,7 @@ class LakeOptions:
     @classmethod
     def from_settings(cls, settings: Any) -> LakeOptions:
         return cls(
-            row_group_rows=getattr(settings, "lake_row_group_rows", 8192),
+            row_group_rows=getattr(settings, "lake_row_group_rows", 2048),
             workers=getattr(settings, "lake_workers", 8),
             debounce_seconds=getattr(settings, "lake_debounce_seconds", 0.0),
             max_delay_seconds=getattr(settings, "lake_max_delay_seconds", 300.0),
