@@ -15,7 +15,7 @@ export AWS_DEFAULT_REGION ?= eu-west-3
 export AWS_EC2_METADATA_DISABLED := true
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install install-infra test test-fast lint format demo bench refdata requirements infra-check sam-build clean
+.PHONY: install install-infra test test-fast lint lint-gates format demo bench refdata requirements infra-check sam-build clean
 
 install: $(BIN)/regate $(INFRA_VENV)/bin/sam ## venvs + pinned dependencies + the regate command + SAM CLI
 
@@ -43,17 +43,23 @@ $(INFRA_VENV)/bin/sam: pyproject.toml | $(BIN)/regate
 	$(INFRA_VENV)/bin/pip install --quiet $$($(BIN)/python -c 'import tomllib;d=tomllib.load(open("pyproject.toml","rb"));print(" ".join(d["project"]["optional-dependencies"]["infra"]))')
 	@touch $(INFRA_VENV)/bin/sam
 
-test: install ## the whole suite (unit + integration), as CI runs it
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+test: install ## the lint gates, then the whole suite (unit + integration), as CI runs it
+	$(MAKE) --no-print-directory lint-gates
 	$(BIN)/pytest -n 2 --dist loadfile
 
 test-fast: install
 	$(BIN)/pytest tests/unit -q
 
-lint: install
+lint: install ## ruff (style + complexity limit), ruff format, the import contracts, mypy on the product code
+	$(MAKE) --no-print-directory lint-gates
+
+# The gates themselves, all configured in pyproject.toml: [tool.ruff.lint] (with its mccabe limit),
+# [tool.importlinter] (regate never imports regate_local; layered product packages), [tool.mypy].
+lint-gates:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .
@@ -81,4 +87,4 @@ infra-check: install ## sam validate, sam validate --lint, cfn-lint
 	$(INFRA_VENV)/bin/cfn-lint infra/template.yaml
 
 clean:
-	rm -rf $(VENV) $(INFRA_VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(INFRA_VENV) .aws-sam .pytest_cache .ruff_cache .import_linter_cache .grimp_cache .mypy_cache

@@ -41,7 +41,7 @@ def _percentile(values: list[float], pct: float) -> float:
 
 
 def sirens_of(n_collectivites: int) -> list[str]:
-    from regate.api.sampledata import siren_with_luhn
+    from regate_local.sampledata import siren_with_luhn
 
     return [siren_with_luhn(f"2{c:07d}") for c in range(n_collectivites)]
 
@@ -52,8 +52,8 @@ def year_table(year: int, n_rows: int, sirens: list[str]) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from regate.api.sampledata import MATIERES, NATURE_LIBELLES, OBJETS
     from regate.storage.datasets import PUBLIC_ACTES_SCHEMA
+    from regate_local.sampledata import MATIERES, NATURE_LIBELLES, OBJETS
 
     rng = np.random.default_rng(year)
     n = n_rows
@@ -211,18 +211,52 @@ def runtime_requirements() -> list[str]:
     return requirements
 
 
-def main(argv: list[str]) -> None:
-    acts, n_coll, reps, row_group_rows = 1_000_000, 35_000, 30, 2048
+def _options(argv: list[str]) -> tuple[int, int, int, int]:
+    """``--acts``, ``--collectivites``, ``--reps``, ``--row-group-rows`` (defaults: the issue's size)."""
+    values = {"--acts": 1_000_000, "--collectivites": 35_000, "--reps": 30, "--row-group-rows": 2048}
     for arg in argv:
         name, _, value = arg.partition("=")
-        if name == "--acts":
-            acts = int(value)
-        elif name == "--collectivites":
-            n_coll = int(value)
-        elif name == "--reps":
-            reps = int(value)
-        elif name == "--row-group-rows":
-            row_group_rows = int(value)
+        if name in values:
+            values[name] = int(value)
+    return values["--acts"], values["--collectivites"], values["--reps"], values["--row-group-rows"]
+
+
+def _report(warm: dict, cold: dict, reps: int) -> None:
+    """The table: warm p50/p95 and their floors, cold figures with S3 calls, cold start, RSS, package."""
+    import_ms = import_time()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"\nwarm: {reps} alternated runs each; floor = the recorded SQL replayed in DuckDB on the same files"
+    )
+    header = f"{'request':<24}{'p50 ms':>8}{'p95 ms':>8}{'floor p50':>10}{'floor p95':>10}{'p95 ratio':>10}"
+    print(header + f"{'goal':>14}")
+    for name, (p50, p95, f50, f95) in warm.items():
+        goal = "" if name == "plein texte national" else ("PASS" if p95 <= 1.3 * f95 and p95 < 50 else "MISS")
+        print(f"{name:<24}{p50:>8.1f}{p95:>8.1f}{f50:>10.1f}{f95:>10.1f}{p95 / f95:>10.2f}{goal:>14}")
+    print(
+        "\ncold: new container (empty cache, manifest GET, downloads, new DuckDB); "
+        "floor = same downloads + same SQL on a new connection"
+    )
+    print(f"{'request':<24}{'API ms':>8}{'floor ms':>10}{'ratio':>8}{'S3 calls':>10}")
+    for name, (api_ms, floor_ms, objects) in cold.items():
+        print(f"{name:<24}{api_ms:>8.0f}{floor_ms:>10.0f}{api_ms / floor_ms:>8.2f}{objects:>10}")
+    first = cold["collectivité × année"][0]
+    verdict = "PASS" if import_ms + first < 1500 else "MISS"
+    print(
+        f"\ncold start = import api_handler {import_ms:.0f} ms (fresh interpreter, median of 3) + first "
+        f"collectivité-year query {first:.0f} ms = {import_ms + first:.0f} ms (goal < 1 500 ms: {verdict})"
+    )
+    print(f"peak RSS of the bench process (generation included): {peak_mb:.0f} MB")
+    total, package = installed_size_mb(runtime_requirements())
+    biggest = ", ".join(f"{k} {v:.0f}" for k, v in sorted(package.items(), key=lambda kv: -kv[1])[:6])
+    print(
+        f"API function package (shared layer + function requirements, unzipped): {total:.0f} MB "
+        f"(limit 250 MB); largest: {biggest}"
+    )
+
+
+def main(argv: list[str]) -> None:
+    acts, n_coll, reps, row_group_rows = _options(argv)
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
@@ -234,9 +268,9 @@ def main(argv: list[str]) -> None:
 
     from regate.api.app import build_services, create_app
     from regate.api.collectivites import EmptyDirectory
-    from regate.api.local_server import http_api_event
     from regate.settings import Settings
     from regate.storage import ObjectStore, make_s3_client
+    from regate_local.serve.server import http_api_event
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -339,35 +373,5 @@ def main(argv: list[str]) -> None:
             statistics.median(floor_runs),
             _percentile(floor_runs, 95),
         )
-    import_ms = import_time()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-    print(
-        f"\nwarm: {reps} alternated runs each; floor = the recorded SQL replayed in DuckDB on the same files"
-    )
-    header = f"{'request':<24}{'p50 ms':>8}{'p95 ms':>8}{'floor p50':>10}{'floor p95':>10}{'p95 ratio':>10}"
-    print(header + f"{'goal':>14}")
-    for name, (p50, p95, f50, f95) in warm.items():
-        goal = "" if name == "plein texte national" else ("PASS" if p95 <= 1.3 * f95 and p95 < 50 else "MISS")
-        print(f"{name:<24}{p50:>8.1f}{p95:>8.1f}{f50:>10.1f}{f95:>10.1f}{p95 / f95:>10.2f}{goal:>14}")
-    print(
-        "\ncold: new container (empty cache, manifest GET, downloads, new DuckDB); "
-        "floor = same downloads + same SQL on a new connection"
-    )
-    print(f"{'request':<24}{'API ms':>8}{'floor ms':>10}{'ratio':>8}{'S3 calls':>10}")
-    for name, (api_ms, floor_ms, objects) in cold.items():
-        print(f"{name:<24}{api_ms:>8.0f}{floor_ms:>10.0f}{api_ms / floor_ms:>8.2f}{objects:>10}")
-    first = cold["collectivité × année"][0]
-    verdict = "PASS" if import_ms + first < 1500 else "MISS"
-    print(
-        f"\ncold start = import api_handler {import_ms:.0f} ms (fresh interpreter, median of 3) + first "
-        f"collectivité-year query {first:.0f} ms = {import_ms + first:.0f} ms (goal < 1 500 ms: {verdict})"
-    )
-    print(f"peak RSS of the bench process (generation included): {peak_mb:.0f} MB")
-    total, package = installed_size_mb(runtime_requirements())
-    biggest = ", ".join(f"{k} {v:.0f}" for k, v in sorted(package.items(), key=lambda kv: -kv[1])[:6])
-    print(
-        f"API function package (shared layer + function requirements, unzipped): {total:.0f} MB "
-        f"(limit 250 MB); largest: {biggest}"
-    )
+    _report(warm, cold, reps)
     server.stop()

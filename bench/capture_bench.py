@@ -73,9 +73,9 @@ def main(argv: list[str]) -> None:
     from regate.clock import FakeClock
     from regate.http.retry import RetryingSession, RetryPolicy
     from regate.pastell.client import PastellAuth, PastellClient
-    from regate.pastell.simulator import DEMO_LOGIN, DEMO_PASSWORD
     from regate.settings import Settings
     from regate.storage import ObjectStore
+    from regate_local.pastell_sim import DEMO_LOGIN, DEMO_PASSWORD
     from regate_local.s3_memory import MemoryS3
 
     runs = _option(argv, "runs", 5)

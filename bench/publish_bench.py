@@ -34,10 +34,10 @@ def main(argv: list[str]) -> None:
     from regate.datagouv.client import DATAGOUV_RETRY_STATUSES, DatagouvClient
     from regate.datagouv.publisher import PublishOptions
     from regate.datagouv.run import run_publish
-    from regate.datagouv.simulator import DEMO_API_KEY, DEMO_ORG_SLUG, DatagouvSimulator
     from regate.http import RetryingSession, RetryPolicy
     from regate.settings import Settings
     from regate.storage import ObjectStore, layout, make_s3_client
+    from regate_local.datagouv_sim import DEMO_API_KEY, DEMO_ORG_SLUG, DatagouvSimulator
 
     runs = _option(argv, "runs", 3)
     count = _option(argv, "collectivites", 30)

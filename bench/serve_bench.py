@@ -45,7 +45,7 @@ def previous_server(factory: Callable[[], Any]) -> ThreadingHTTPServer:
     """The server before this change, for the comparison (see the module docstring)."""
     import base64
 
-    from regate.api.local_server import _LocalContext, http_api_event
+    from regate_local.serve.server import _LocalContext, http_api_event
 
     lock = threading.Lock()
     resolver = factory()
@@ -75,7 +75,7 @@ def previous_server(factory: Callable[[], Any]) -> ThreadingHTTPServer:
 
 
 def current_server(factory: Callable[[], Any]) -> Any:
-    from regate.api.local_server import ServeLimits, make_server
+    from regate_local.serve.server import ServeLimits, make_server
 
     return make_server("127.0.0.1", 0, factory=factory, limits=ServeLimits())
 
@@ -184,9 +184,9 @@ def main(argv: list[str]) -> None:
 
     from regate.api.app import build_services, create_app
     from regate.api.collectivites import EmptyDirectory
-    from regate.api.local_server import _LocalContext, http_api_event
     from regate.settings import Settings
     from regate.storage import ObjectStore, make_s3_client
+    from regate_local.serve.server import _LocalContext, http_api_event
 
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()

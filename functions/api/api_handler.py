@@ -4,7 +4,7 @@ Services (S3 client, DuckDB connection, partition cache in /tmp, collectivité d
 the first invocation and reused by the warm container; building them lazily keeps the import cheap and
 lets tests point the settings at moto first. Lambda resolves one event at a time per container, which
 is what the resolver (:class:`regate.api.resolver.RequestScopedResolver`) allows; ``regate serve`` runs
-one resolver per worker thread instead (:mod:`regate.api.local_server`).
+one resolver per worker thread instead (:mod:`regate_local.serve.server`).
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ def handle(event: dict[str, Any], context: Any, settings: Settings, clock: Clock
         return _sqs_batch(event, context, settings, clock)
     if isinstance(event, dict) and event.get("source") == "aws.s3":
         parsed = parse(event=event, model=S3EventNotificationEventBridgeModel)
-        started, results = started_now(clock), []
+        started, results = started_now(clock), list[IngestResult]()
         item = _ingest(settings, clock, parsed.detail.bucket.name, parsed.detail.object.key, results)
         save_ingest_report(raw_store(settings), results, clock, started)
         if item["outcome"] == "error":
@@ -105,11 +105,11 @@ def _scheduled(event: Any, context: Any, settings: Settings, clock: Clock) -> di
 
 def _sqs_batch(event: dict[str, Any], context: Any, settings: Settings, clock: Clock) -> dict[str, Any]:
     processor = BatchProcessor(event_type=EventType.SQS)
-    started, batch = started_now(clock), []
+    started, batch = started_now(clock), list[IngestResult]()
 
     def record_handler(record: SQSRecord) -> list[dict[str, Any]]:
         body = json.loads(record.body)
-        results = []
+        results: list[dict[str, Any]] = []
         if isinstance(body, dict) and body.get("source") == "aws.s3":
             parsed = parse(event=body, model=S3EventNotificationEventBridgeModel)
             results.append(
@@ -117,6 +117,8 @@ def _sqs_batch(event: dict[str, Any], context: Any, settings: Settings, clock: C
             )
         elif isinstance(body, dict) and "Records" in body:
             for s3_record in parse(event=body, model=S3Model).Records:
+                if s3_record.s3.object is None:
+                    raise ValueError(f"S3 notification without an object: {record.body[:200]!r}")
                 key = unquote_plus(s3_record.s3.object.key)  # S3 notifications URL-encode keys
                 results.append(_ingest(settings, clock, s3_record.s3.bucket.name, key, batch))
         elif isinstance(body, dict) and body.get("Event") == "s3:TestEvent":
@@ -129,8 +131,10 @@ def _sqs_batch(event: dict[str, Any], context: Any, settings: Settings, clock: C
         return results
 
     try:
-        return process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
+        return dict(
+            process_partial_response(
+                event=event, record_handler=record_handler, processor=processor, context=context
+            )
         )
     finally:
         save_ingest_report(raw_store(settings), batch, clock, started)

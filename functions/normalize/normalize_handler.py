@@ -59,11 +59,13 @@ def handle(
 
     if isinstance(event, dict) and isinstance(event.get("Records"), list):
         processor = BatchProcessor(event_type=EventType.SQS)
-        response = process_partial_response(
-            event=event,
-            record_handler=lambda record: one(json.loads(record.body)),
-            processor=processor,
-            context=context,
+        response: dict[str, Any] = dict(
+            process_partial_response(
+                event=event,
+                record_handler=lambda record: one(json.loads(record.body)),
+                processor=processor,
+                context=context,
+            )
         )
     else:
         one(event)

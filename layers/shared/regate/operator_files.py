@@ -143,21 +143,7 @@ def read_operator_csv(data: bytes, known_columns: tuple[str, ...]) -> OperatorCs
     if first is None:
         problems.append(FileProblem(line=None, code="empty", message="the file is empty (no header line)"))
         return OperatorCsv(None, problems=problems, encoding=encoding)
-    delimiter = ","
-    if "," not in first:
-        if ";" in first:
-            delimiter = ";"
-        elif "\t" in first:
-            delimiter = "\t"
-    if delimiter != ",":
-        problems.append(
-            FileProblem(
-                line=1,
-                code="semicolon_separator" if delimiter == ";" else "tab_separator",
-                message=f"{delimiter!r} used as separator instead of ','; accepted",
-                severity="warning",
-            )
-        )
+    delimiter = _delimiter(first, problems)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header: list[str] | None = None
     raw_header: list[str] = []
@@ -206,6 +192,34 @@ def read_operator_csv(data: bytes, known_columns: tuple[str, ...]) -> OperatorCs
         if not has_errors(problems):
             problems.append(FileProblem(line=None, code="empty", message="the file has no header line"))
         return OperatorCsv(None, problems=problems, encoding=encoding)
+    _check_header_names(header, raw_header, known_columns, problems)
+    return OperatorCsv(header, rows, _one_empty_name_warning(problems), encoding)
+
+
+def _delimiter(first: str, problems: list[FileProblem]) -> str:
+    """``,`` unless the header line has none and has ``;`` or a tab (accepted, with a warning)."""
+    delimiter = ","
+    if "," not in first:
+        if ";" in first:
+            delimiter = ";"
+        elif "\t" in first:
+            delimiter = "\t"
+    if delimiter != ",":
+        problems.append(
+            FileProblem(
+                line=1,
+                code="semicolon_separator" if delimiter == ";" else "tab_separator",
+                message=f"{delimiter!r} used as separator instead of ','; accepted",
+                severity="warning",
+            )
+        )
+    return delimiter
+
+
+def _check_header_names(
+    header: list[str], raw_header: list[str], known_columns: tuple[str, ...], problems: list[FileProblem]
+) -> None:
+    """Unnamed (warning), duplicate (error) and unknown (warning) columns of the header line."""
     seen: set[str] = set()
     for position, name in enumerate(header):
         if not name:
@@ -234,13 +248,16 @@ def read_operator_csv(data: bytes, known_columns: tuple[str, ...]) -> OperatorCs
                     severity="warning",
                 )
             )
-    # one warning per kind is enough for empty column names
+
+
+def _one_empty_name_warning(problems: list[FileProblem]) -> list[FileProblem]:
+    """One warning per kind is enough for empty column names."""
     deduped: list[FileProblem] = []
     for problem in problems:
         if problem.code == "empty_column_name" and any(p.code == "empty_column_name" for p in deduped):
             continue
         deduped.append(problem)
-    return OperatorCsv(header, rows, deduped, encoding)
+    return deduped
 
 
 # --------------------------------------------------------------------------------------- S3 versions

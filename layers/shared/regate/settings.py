@@ -351,6 +351,9 @@ class Settings(BaseSettings):
     search_tessdata_dir: str = Field(
         default="", description="Folder holding fra.traineddata; empty = the copy shipped with regate"
     )
+    search_index_enabled: bool = Field(
+        default=True, description="The normaliser extracts public documents' text and updates the index"
+    )
     search_shards: int = Field(
         default=16, ge=1, le=1024, description="Index shards (by SIREN hash), fixed when the index is created"
     )

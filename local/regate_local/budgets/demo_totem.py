@@ -1,6 +1,6 @@
 """The TOTEM budgets of the Pastell simulator's default seed (Ville de Rennes, exercice 2025: a BP and a
-DM), written deterministically by the synthetic generator into ``regate/pastell/simulator/seed/totem/``;
-``python -m regate.pastell.simulator.seedgen`` then embeds them in ``seed/default.json``.
+DM), written deterministically by the synthetic generator into ``regate_local/pastell_sim/seed/totem/``;
+``python -m regate_local.pastell_sim.seedgen`` then embeds them in ``seed/default.json``.
 
 Run: ``python -m regate_local.budgets.demo_totem`` (then the seedgen).
 """
@@ -52,7 +52,7 @@ def write_all(folder: Path) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    import regate.pastell.simulator as simulator
+    import regate_local.pastell_sim as simulator
 
     folder = Path(args[0]) if args else Path(simulator.__file__).parent / "seed" / "totem"
     for path in write_all(folder):

@@ -141,7 +141,7 @@ def event(
     headers: dict[str, str] | None = None,
     query: str = "",
 ) -> dict[str, Any]:
-    from regate.api.local_server import http_api_event
+    from regate_local.serve.server import http_api_event
 
     target = path + (f"?{query}" if query else "")
     ev = http_api_event(method, target, {k.lower(): v for k, v in (headers or {}).items()})
@@ -161,7 +161,7 @@ class Caller:
     def __call__(
         self, method: str, path: str, who: dict[str, Any] | None, **kwargs: Any
     ) -> tuple[int, Any, dict]:
-        from regate.api.local_server import _LocalContext
+        from regate_local.serve.server import _LocalContext
 
         result = self.app.resolve(event(method, path, who, **kwargs), _LocalContext())
         text = result.get("body") or ""

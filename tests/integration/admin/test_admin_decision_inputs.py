@@ -18,8 +18,8 @@ from admin_scenario import ADMIN, AGENT, BRUZ, RENNES
 from regate.clock import SystemClock
 from regate.normalize.pipeline import Normalizer
 from regate.normalize.reports import RunReport
-from regate.runtime.events import ObjectChange, eventbridge_s3_event
 from regate.storage import layout
+from regate_local.runtime.events import ObjectChange, eventbridge_s3_event
 
 pytestmark = pytest.mark.integration
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from admin_scenario import BRUZ, RENNES
 
-from regate.api.local_server import http_api_event
-from regate.runtime.demo import demo_resolver, load_demo_extension
-from regate.runtime.environment import export_settings
 from regate.settings import get_settings
 from regate_local.oidc_sim import DEMO_USERS, OidcSimulator
+from regate_local.runtime.demo import demo_resolver, load_demo_extension
+from regate_local.runtime.environment import export_settings
+from regate_local.serve.server import http_api_event
 
 pytestmark = pytest.mark.integration
 ORIGIN = "http://127.0.0.1:8000"

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from admin_scenario import RENNES
 
-from regate.admin.local import make_admin_server
 from regate.storage import layout
 from regate_local.oidc_sim import DEMO_AUDIENCE, DEMO_CLIENT_ID, OidcSimulator
+from regate_local.serve.admin import make_admin_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from admin_scenario import BRUZ, RENNES
 
-from regate.admin.local import serve_with_admin
 from regate_local.oidc_sim import DEMO_AUDIENCE, DEMO_CLIENT_ID, OidcSimulator
+from regate_local.serve.admin import serve_with_admin
 
 pytestmark = pytest.mark.integration
 

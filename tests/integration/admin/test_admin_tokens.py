@@ -20,9 +20,9 @@ from admin_scenario import BRUZ, RENNES
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from regate.admin.local import make_admin_server
 from regate.admin.tokens import TokenRefused, TokenVerifier
 from regate_local.oidc_sim import DEMO_AUDIENCE, DEMO_CLIENT_ID, OidcSimulator
+from regate_local.serve.admin import make_admin_server
 
 pytestmark = pytest.mark.integration
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from regate.api.app import ApiServices, create_app
-from regate.api.local_server import http_api_event
-from regate.api.sampledata import Acte, write_partitions
 from regate.collectivites.models import Collectivite
 from regate.storage import layout
+from regate_local.sampledata import Acte, write_partitions
+from regate_local.serve.server import http_api_event
 
 RENNES = "213502388"
 EPCI = "243500139"

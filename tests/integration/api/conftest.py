@@ -12,7 +12,7 @@ import pytest
 from api_scenario import Client, FakeDirectory, seed
 
 from regate.api.app import ApiServices, build_services, create_app
-from regate.api.local_server import make_server
+from regate_local.serve.server import make_server
 
 
 def _buckets(moto_endpoint: str, cache_dir: Path) -> tuple[Any, Any, Any]:

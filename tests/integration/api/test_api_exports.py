@@ -24,8 +24,8 @@ from botocore.exceptions import ClientError
 from regate.api.app import ApiServices, build_services
 from regate.api.exports import payload_size, store_export, stored_length
 from regate.api.query import Filtres
-from regate.api.sampledata import write_partitions
 from regate.storage import ObjectStore, layout
+from regate_local.sampledata import write_partitions
 
 TARGET = f"/v1/exports/deliberations.csv?siren={RENNES}"
 

@@ -30,6 +30,7 @@ EXAMPLES = {
     "document": f"/v1/documents/{DOC_PUBLIC}",
     "catalog_jsonld": "/v1/catalog.jsonld",
     "catalog_csv": "/v1/catalog.csv",
+    "marque_blanche": f"/v1/marque-blanche?siren={RENNES}&theme=vert-tours",
     "marches": "/v1/marches?annee=2024",
     "marches_stats": "/v1/marches/stats?group=procedure",
     "marches_decp": "/v1/marches/all/2024.json",

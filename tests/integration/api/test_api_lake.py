@@ -122,7 +122,7 @@ def test_lake_pages_and_304(fresh_env: tuple[Any, Any, Any]) -> None:
     # a change in the lake changes the version (no stale 304)
     from datetime import date
 
-    from regate.api.sampledata import Acte, write_partitions
+    from regate_local.sampledata import Acte, write_partitions
 
     write_partitions(curated, [Acte(BREST, date(2022, 10, 1), "Nouvel acte", acte_id="brest-002")])
     rebuild_lake(curated, [2022], LakeOptions(row_group_rows=256))

@@ -25,8 +25,8 @@ from api_scenario import (
     scenario_actes,
 )
 
-from regate.api.sampledata import Acte, write_partitions
 from regate.storage import layout
+from regate_local.sampledata import Acte, write_partitions
 
 pytestmark = pytest.mark.integration
 

@@ -24,8 +24,8 @@ from api_scenario import EPCI, RENNES, Client, FakeDirectory
 
 from regate.api.app import ApiServices, build_services
 from regate.api.reports import MOIS, mreport_reformats, page_url
-from regate.api.sampledata import Acte, write_partitions
 from regate.clock import FakeClock
+from regate_local.sampledata import Acte, write_partitions
 
 pytestmark = pytest.mark.integration
 

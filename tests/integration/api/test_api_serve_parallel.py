@@ -21,7 +21,7 @@ import requests
 from api_scenario import RENNES, Client
 
 from regate.api.app import ApiServices, create_app
-from regate.api.local_server import ApiHTTPServer, ServeLimits, http_api_event, make_server
+from regate_local.serve.server import ApiHTTPServer, ServeLimits, http_api_event, make_server
 
 pytestmark = pytest.mark.integration
 

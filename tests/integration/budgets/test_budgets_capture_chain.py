@@ -27,10 +27,10 @@ from regate.http.retry import RetryingSession, RetryPolicy
 from regate.normalize.pipeline import Normalizer
 from regate.normalize.reports import RunReport
 from regate.pastell.client import PastellAuth, PastellClient
-from regate.pastell.simulator import DEMO_LOGIN, DEMO_PASSWORD, PastellSimulator, default_seed
-from regate.pastell.simulator.seed import SeedDocument
 from regate.storage import layout
 from regate_local.budgets.totem_generator import generate_totem
+from regate_local.pastell_sim import DEMO_LOGIN, DEMO_PASSWORD, PastellSimulator, default_seed
+from regate_local.pastell_sim.seed import SeedDocument
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,7 @@ FLUX = "deliberations-studio"
 
 @pytest.fixture()
 def sim():
-    from regate.pastell.simulator import PastellSimulator
+    from regate_local.pastell_sim import PastellSimulator
 
     return PastellSimulator(latency_ms=0)
 
@@ -39,7 +39,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture()
 def make_client(sim_url: str, clock: FakeClock) -> Callable[..., PastellClient]:
-    from regate.pastell.simulator import DEMO_LOGIN, DEMO_PASSWORD
+    from regate_local.pastell_sim import DEMO_LOGIN, DEMO_PASSWORD
 
     def build(auth: PastellAuth | None = None, attempts: int = 3) -> PastellClient:
         policy = RetryPolicy(max_attempts=attempts, backoff_base=0.0, backoff_max=0.0, timeout=10)

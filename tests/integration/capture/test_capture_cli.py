@@ -18,7 +18,7 @@ REGATE = str(Path(sys.executable).with_name("regate"))
 
 @pytest.fixture()
 def cli_env(settings, sim_url):
-    from regate.pastell.simulator import DEMO_LOGIN, DEMO_PASSWORD
+    from regate_local.pastell_sim import DEMO_LOGIN, DEMO_PASSWORD
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGATE_")}
     env.update(
@@ -54,7 +54,7 @@ def test_capture_backfill_writes_the_report_and_exits_0(cli_env, tmp_path, raw_s
 
 
 def test_capture_with_a_read_only_account_exits_1_with_a_clear_message(cli_env, tmp_path):
-    from regate.pastell.simulator import READONLY_LOGIN, READONLY_PASSWORD
+    from regate_local.pastell_sim import READONLY_LOGIN, READONLY_PASSWORD
 
     env = {**cli_env, "REGATE_PASTELL_USER": READONLY_LOGIN, "REGATE_PASTELL_PASSWORD": READONLY_PASSWORD}
     result = run(["capture", "--since", "2024-01-01", "--entite", ENTITE], env, tmp_path)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture()
 def handler_settings(settings, sim_url):
-    from regate.pastell.simulator import DEMO_LOGIN, DEMO_PASSWORD
+    from regate_local.pastell_sim import DEMO_LOGIN, DEMO_PASSWORD
 
     return settings.model_copy(
         update={

@@ -24,7 +24,7 @@ FLUXES = ("deliberations-studio", "actes-generique", "autres-studio-sans-tdt")
 
 def scenario(store: ObjectStore) -> dict[str, tuple[bytes, int]]:
     """Capture with reconciliation, a cancellation and a deletion, a second run: what the bucket holds."""
-    from regate.pastell.simulator import DEMO_LOGIN, DEMO_PASSWORD, PastellSimulator
+    from regate_local.pastell_sim import DEMO_LOGIN, DEMO_PASSWORD, PastellSimulator
 
     sim = PastellSimulator()
     clock = FakeClock(datetime(2026, 1, 10, 9, 0, tzinfo=UTC))

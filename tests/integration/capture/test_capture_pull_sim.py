@@ -148,7 +148,7 @@ def test_rate_limit_429_waits_retry_after(sim, capture, clock):
 
 
 def test_read_only_account_fails_clearly_and_captures_nothing(sim, capture, make_client, raw_store):
-    from regate.pastell.simulator import READONLY_LOGIN, READONLY_PASSWORD
+    from regate_local.pastell_sim import READONLY_LOGIN, READONLY_PASSWORD
 
     client = make_client(auth=PastellAuth(READONLY_LOGIN, READONLY_PASSWORD))
     report = capture(client=client, since="2024-01-01")
@@ -167,7 +167,7 @@ def test_bad_credentials_stop_at_once_without_retrying(sim, capture, make_client
 
 
 def test_bearer_token_and_uuid_ids(sim, capture, make_client, raw_store):
-    from regate.pastell.simulator import DEMO_TOKEN
+    from regate_local.pastell_sim import DEMO_TOKEN
 
     client = make_client(auth=PastellAuth(token=DEMO_TOKEN))
     report = capture(client=client, entites=("31",), since="2024-01-01")

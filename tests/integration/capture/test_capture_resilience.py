@@ -30,7 +30,7 @@ OTHER = "14"  # another entity with acknowledged deliberations
 
 
 def client_for(url: str, clock: FakeClock, attempts: int = 3, **limits: float) -> PastellClient:
-    from regate.pastell.simulator import DEMO_LOGIN, DEMO_PASSWORD
+    from regate_local.pastell_sim import DEMO_LOGIN, DEMO_PASSWORD
 
     policy = RetryPolicy(max_attempts=attempts, backoff_base=0.0, backoff_max=0.0, timeout=5)
     return PastellClient(
@@ -112,7 +112,7 @@ def public_documents(curated_store) -> list[str]:
 # ------------------------------------------------------------------------------------- R15-like acts
 @pytest.fixture()
 def r15_url():
-    from regate.pastell.simulator import PastellSimulator, load_seed
+    from regate_local.pastell_sim import PastellSimulator, load_seed
 
     sim = PastellSimulator(seed=load_seed(R15_SEED))
     with sim.serve(host="127.0.0.1", port=0) as server:
@@ -178,7 +178,7 @@ def test_r15_missing_files_are_recorded_the_watermark_moves_and_the_scdl_row_sta
 def handler_settings(settings, sim_url):
     from pydantic import SecretStr
 
-    from regate.pastell.simulator import DEMO_LOGIN, DEMO_PASSWORD
+    from regate_local.pastell_sim import DEMO_LOGIN, DEMO_PASSWORD
 
     return settings.model_copy(
         update={
@@ -195,7 +195,7 @@ def handler_settings(settings, sim_url):
 def scheduled_run(handler_settings, clock, context=None) -> dict:
     from capture_handler import handle
 
-    from regate.runtime.events import LocalLambdaContext
+    from regate_local.runtime.events import LocalLambdaContext
 
     event = {"entite": [ENTITE]}  # an EventBridge Scheduler input narrowing the entity; no --since
     return handle(
@@ -432,7 +432,7 @@ def test_a_long_retry_after_on_a_detail_throttles_only_that_pair(sim, settings, 
     first = acknowledged(sim)[0]
     sim.inject_fault(rf"/document/{first}$", 429, times=1, headers={"Retry-after": "3600"})
     session = make_pastell_session(settings.model_copy(update={"http_backoff_base_seconds": 0.0}), clock)
-    from regate.pastell.simulator import DEMO_LOGIN, DEMO_PASSWORD
+    from regate_local.pastell_sim import DEMO_LOGIN, DEMO_PASSWORD
 
     client = PastellClient(sim_url, PastellAuth(DEMO_LOGIN, DEMO_PASSWORD), session)  # production policy
     report = run_capture(client, raw_store, clock, options(since="2024-01-01", entites=(ENTITE, OTHER)))

@@ -12,8 +12,8 @@ import pytest
 import requests
 
 from regate.clock import FakeClock
-from regate.datagouv.simulator import DEMO_API_KEY, DatagouvSimulator
 from regate.http import RetryingSession, RetryPolicy
+from regate_local.datagouv_sim import DEMO_API_KEY, DatagouvSimulator
 
 pytestmark = pytest.mark.integration
 

@@ -13,10 +13,10 @@ import pytest
 
 from regate.api.app import build_services, create_app
 from regate.api.collectivites import EmptyDirectory
-from regate.api.local_server import http_api_event
 from regate.flux.marches import batch, table
 from regate.profil_acheteur.capture import MarchesCaptureOptions, capture_marches, run_date
 from regate.storage import layout
+from regate_local.serve.server import http_api_event
 
 pytestmark = pytest.mark.integration
 BUYERS = ("213502388", "212900195")
@@ -207,7 +207,7 @@ def test_no_input_causes_a_server_error(api) -> None:
     import schemathesis
     from hypothesis import HealthCheck, given, settings
 
-    from regate.api.local_server import make_server
+    from regate_local.serve.server import make_server
 
     server = make_server("127.0.0.1", 0, factory=lambda: create_app(api.services))
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -13,12 +13,10 @@ import pytest
 
 from regate.api.app import build_services, create_app
 from regate.api.collectivites import EmptyDirectory
-from regate.api.local_server import http_api_event
 from regate.clock import FakeClock
 from regate.datagouv.client import DATAGOUV_RETRY_STATUSES, DatagouvClient
 from regate.datagouv.models import AuthError
 from regate.datagouv.publisher import PublishOptions
-from regate.datagouv.simulator import DEMO_API_KEY, DEMO_ORG_SLUG, DatagouvSimulator
 from regate.flux.marches import PUBLISHED_SCHEMA, batch
 from regate.flux.marches.publication import publish_marches
 from regate.flux.marches.writer import check_file
@@ -26,6 +24,8 @@ from regate.http import RetryingSession, RetryPolicy
 from regate.profil_acheteur.capture import MarchesCaptureOptions, capture_marches, run_date
 from regate.storage import layout
 from regate_local.atexo_sim import Defects
+from regate_local.datagouv_sim import DEMO_API_KEY, DEMO_ORG_SLUG, DatagouvSimulator
+from regate_local.serve.server import http_api_event
 
 pytestmark = pytest.mark.integration
 BUYERS = ("213502388", "212900195", "243500139")

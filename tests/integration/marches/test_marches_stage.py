@@ -9,11 +9,11 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from regate.flux.marches.stage import run_marches
-from regate.runtime.environment import export_settings
-from regate.runtime.events import LocalLambdaContext
-from regate.runtime.lambdas import load_handler_module
 from regate.storage import layout
 from regate_local.atexo_sim import DEMO_LOGIN, DEMO_PASSWORD, Defects
+from regate_local.runtime.environment import export_settings
+from regate_local.runtime.events import LocalLambdaContext
+from regate_local.runtime.lambdas import load_handler_module
 
 pytestmark = pytest.mark.integration
 

@@ -119,7 +119,7 @@ def validata_errors(data: bytes, tmp_path: Path) -> list[dict[str, Any]]:
 
 def s3_event(store, key: str, deleted: bool = False) -> dict[str, Any]:
     """The EventBridge S3 event of the current version of ``key`` (as the rules deliver it)."""
-    from regate.runtime.events import ObjectChange, eventbridge_s3_event
+    from regate_local.runtime.events import ObjectChange, eventbridge_s3_event
 
     head = None if deleted else store.head(key)
     change = ObjectChange(
@@ -135,6 +135,6 @@ def s3_event(store, key: str, deleted: bool = False) -> dict[str, Any]:
 
 
 def sqs_of(*events: dict[str, Any]) -> dict[str, Any]:
-    from regate.runtime.events import sqs_batch
+    from regate_local.runtime.events import sqs_batch
 
     return sqs_batch(list(events), queue="regate-normalize")

@@ -28,7 +28,7 @@ VOTES = {
 def api(settings, s3_client, tmp_path):
     """The real API resolver over the same buckets (API Gateway v2 events, like the Lambda)."""
     from regate.api.app import build_services, create_app
-    from regate.api.local_server import http_api_event
+    from regate_local.serve.server import http_api_event
 
     services = build_services(
         settings.model_copy(update={"api_cache_dir": str(tmp_path / "api-cache")}),

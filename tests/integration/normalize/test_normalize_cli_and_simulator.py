@@ -66,7 +66,7 @@ def test_normalize_simulator_capture_normalise(raw_store, curated_store, setting
     from regate.http.retry import RetryingSession, RetryPolicy
     from regate.normalize.run import run_normalize
     from regate.pastell.client import PastellAuth, PastellClient
-    from regate.pastell.simulator import DEMO_LOGIN, DEMO_PASSWORD, PastellSimulator
+    from regate_local.pastell_sim import DEMO_LOGIN, DEMO_PASSWORD, PastellSimulator
 
     clock = FakeClock(datetime(2026, 1, 10, 9, 0, tzinfo=UTC))
     sim = PastellSimulator(latency_ms=0)

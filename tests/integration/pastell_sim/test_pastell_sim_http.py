@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from regate.pastell.simulator import DEMO_LOGIN, DEMO_PASSWORD, DEMO_TOKEN, PastellSimulator
+from regate_local.pastell_sim import DEMO_LOGIN, DEMO_PASSWORD, DEMO_TOKEN, PastellSimulator
 
 pytestmark = pytest.mark.integration
 ACTES = "{http://www.interieur.gouv.fr/ACTES#v1.1-20040216}"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from regate.datagouv.simulator import DEMO_API_KEY, DEMO_ORG_SLUG, DatagouvSimulator
 from regate.storage import ObjectStore, layout
+from regate_local.datagouv_sim import DEMO_API_KEY, DEMO_ORG_SLUG, DatagouvSimulator
 
 pytestmark = pytest.mark.integration
 

@@ -14,9 +14,9 @@ from regate.datagouv.client import DatagouvClient
 from regate.datagouv.models import AuthError
 from regate.datagouv.publisher import PublishOptions
 from regate.datagouv.run import run_publish
-from regate.datagouv.simulator import DEMO_API_KEY, DEMO_ORG_SLUG, DatagouvSimulator
 from regate.scdl.validator import load_schema, validate_csv
 from regate.storage import ObjectStore, layout
+from regate_local.datagouv_sim import DEMO_API_KEY, DEMO_ORG_SLUG, DatagouvSimulator
 
 pytestmark = pytest.mark.integration
 

@@ -30,14 +30,14 @@ class WriteApi:
     """The write API Lambda handler (functions/admin), given claims as the JWT authorizer passes them."""
 
     def __init__(self) -> None:
-        from regate.runtime.lambdas import LocalFunction
+        from regate_local.runtime.lambdas import LocalFunction
 
         self.function = LocalFunction("admin")
 
     def __call__(
         self, method: str, path: str, who: dict[str, Any] | None, body: Any, headers: dict[str, str]
     ) -> tuple[int, dict[str, Any]]:
-        from regate.api.local_server import http_api_event
+        from regate_local.serve.server import http_api_event
 
         event = http_api_event(method, path, {k.lower(): v for k, v in headers.items()})
         event["body"] = json.dumps(body)
@@ -54,7 +54,7 @@ def acte_path(row: dict[str, Any]) -> str:
 def test_a_withdrawal_through_the_write_api_reaches_every_route_file_and_the_portal(
     moto_endpoint: str, tmp_path: Path
 ) -> None:
-    from regate.runtime.demo import push_depot_zips
+    from regate_local.runtime.demo import push_depot_zips
 
     with ExitStack() as stack:
         world = World(stack, moto_endpoint, tmp_path, name="admin-takedown")

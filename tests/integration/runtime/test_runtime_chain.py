@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from regate.runtime.chain import LocalChain
-from regate.runtime.demo import DEMO_COLLECTIVITES_CSV, demo_settings, push_depot_zips
-from regate.runtime.environment import create_buckets, export_settings
 from regate.storage import ObjectStore, layout, make_s3_client
+from regate_local.runtime.chain import LocalChain
+from regate_local.runtime.demo import DEMO_COLLECTIVITES_CSV, demo_settings, push_depot_zips
+from regate_local.runtime.environment import create_buckets, export_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -30,8 +30,8 @@ class Outcome:
 
 
 def run_chain(moto_endpoint: str, duplicate: bool, shuffle: bool, seed: int, suffix: str) -> Outcome:
-    from regate.datagouv.simulator import DatagouvSimulator
-    from regate.pastell.simulator import PastellSimulator
+    from regate_local.datagouv_sim import DatagouvSimulator
+    from regate_local.pastell_sim import PastellSimulator
 
     with ExitStack() as stack:
         pastell = PastellSimulator()

@@ -17,11 +17,11 @@ from urllib.parse import urlsplit
 import pytest
 from rich.console import Console
 
-from regate.api.local_server import http_api_event
-from regate.datagouv.simulator import DatagouvSimulator
-from regate.runtime import demo
-from regate.runtime.lambdas import LocalFunction
 from regate.storage import layout
+from regate_local.datagouv_sim import DatagouvSimulator
+from regate_local.runtime import demo
+from regate_local.runtime.lambdas import LocalFunction
+from regate_local.serve.server import http_api_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[3]
@@ -64,7 +64,7 @@ def test_demo_shows_marches_end_to_end(monkeypatch) -> None:
             super().__init__(*args, **kwargs)
             portals.append(self)
 
-    monkeypatch.setattr("regate.datagouv.simulator.DatagouvSimulator", RecordedSimulator)
+    monkeypatch.setattr("regate_local.datagouv_sim.DatagouvSimulator", RecordedSimulator)
     monkeypatch.setattr(demo, "print_report", checking_report)
     out = io.StringIO()
     assert demo.run_demo(serve=False, console=Console(file=out, width=240)) == 0, out.getvalue()

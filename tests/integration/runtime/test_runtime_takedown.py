@@ -15,10 +15,10 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from regate.runtime.chain import LocalChain
-from regate.runtime.demo import DEMO_COLLECTIVITES_CSV, demo_settings, push_depot_zips
-from regate.runtime.environment import create_buckets, export_settings
 from regate.storage import ObjectStore, layout, make_s3_client
+from regate_local.runtime.chain import LocalChain
+from regate_local.runtime.demo import DEMO_COLLECTIVITES_CSV, demo_settings, push_depot_zips
+from regate_local.runtime.environment import create_buckets, export_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 METROPOLE, RENNES = "243500139", "213502388"
@@ -51,8 +51,8 @@ class World:
     """Simulators, buckets and the chain, as `regate demo` wires them."""
 
     def __init__(self, stack: ExitStack, moto_endpoint: str, tmp_path: Path, name: str = "takedown") -> None:
-        from regate.datagouv.simulator import DatagouvSimulator
-        from regate.pastell.simulator import PastellSimulator
+        from regate_local.datagouv_sim import DatagouvSimulator
+        from regate_local.pastell_sim import PastellSimulator
 
         self.pastell = PastellSimulator()
         pastell_url = stack.enter_context(self.pastell.serve()).url
@@ -81,8 +81,8 @@ class World:
 
     def api(self, target: str) -> dict[str, Any]:
         """A fresh API container each time (no warm cache can hide a withdrawal)."""
-        from regate.api.local_server import http_api_event
-        from regate.runtime.lambdas import LocalFunction
+        from regate_local.runtime.lambdas import LocalFunction
+        from regate_local.serve.server import http_api_event
 
         return LocalFunction("api").invoke(http_api_event("GET", target, {}))
 

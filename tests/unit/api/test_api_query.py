@@ -11,8 +11,8 @@ from api_memory_store import MemoryStore
 from regate.api.dataset import PublicDataset, data_version
 from regate.api.errors import ApiError
 from regate.api.query import ActesQuery, Cursor, Filtres, fold, search_tokens
-from regate.api.sampledata import Acte, parquet_bytes, write_partitions
 from regate.storage import layout
+from regate_local.sampledata import Acte, parquet_bytes, write_partitions
 
 A, B = "213502388", "243500139"
 

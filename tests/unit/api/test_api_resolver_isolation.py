@@ -14,8 +14,8 @@ import pytest
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 
-from regate.api.local_server import http_api_event
 from regate.api.resolver import RequestScopedResolver, ResolverBusy, without_body
+from regate_local.serve.server import http_api_event
 
 N = 20
 

@@ -16,7 +16,7 @@ import pytest
 from werkzeug.test import Client
 
 from regate.clock import FakeClock
-from regate.datagouv.simulator import DEMO_API_KEY, DEMO_ORG_SLUG, DatagouvSimulator
+from regate_local.datagouv_sim import DEMO_API_KEY, DEMO_ORG_SLUG, DatagouvSimulator
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "datagouv_sim"
 KEY = {"X-API-KEY": DEMO_API_KEY}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from regate.datagouv.simulator.catalogue import default_catalogue
-from regate.datagouv.simulator.forms import (
+from regate_local.datagouv_sim.catalogue import default_catalogue
+from regate_local.datagouv_sim.forms import (
     FormError,
     clean_dataset_form,
     clean_frequency,

@@ -10,8 +10,8 @@ import pytest
 from werkzeug.test import Client
 
 from regate.clock import FakeClock
-from regate.datagouv.simulator import DEMO_API_KEY, DEMO_ORG_SLUG, DatagouvSimulator, StateError
-from regate.datagouv.simulator.cli import load_simulator, save_state
+from regate_local.datagouv_sim import DEMO_API_KEY, DEMO_ORG_SLUG, DatagouvSimulator, StateError
+from regate_local.datagouv_sim.cli import load_simulator, save_state
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "datagouv_sim"
 KEY = {"X-API-KEY": DEMO_API_KEY}

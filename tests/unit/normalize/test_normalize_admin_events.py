@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from regate.normalize.events import classify_event
-from regate.runtime.bus import matching
-from regate.runtime.chain import DECISION_INPUT_PATTERNS
-from regate.runtime.events import ObjectChange, eventbridge_s3_event
+from regate_local.runtime.bus import matching
+from regate_local.runtime.chain import DECISION_INPUT_PATTERNS
+from regate_local.runtime.events import ObjectChange, eventbridge_s3_event
 
 RAW, CURATED = "raw", "curated"
 

@@ -9,7 +9,7 @@ import pytest
 from pastell_sim_helpers import SMALL_SEED
 
 from regate.clock import FakeClock
-from regate.pastell.simulator import PastellSimulator, parse_seed
+from regate_local.pastell_sim import PastellSimulator, parse_seed
 
 
 @pytest.fixture()

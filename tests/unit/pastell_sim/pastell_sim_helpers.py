@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from regate.pastell.simulator import PastellSimulator
-from regate.pastell.simulator.api import Request
+from regate_local.pastell_sim import PastellSimulator
+from regate_local.pastell_sim.api import Request
 
 DOC_A = "AAAAAA1"  # acknowledged once then termine
 DOC_B = "BBBBBB2"  # acknowledged twice, first time exactly at midnight

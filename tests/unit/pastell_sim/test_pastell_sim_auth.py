@@ -72,6 +72,6 @@ def test_request_log_records_the_account(small_sim):
 
 
 def _req(ip: str, auth: str):
-    from regate.pastell.simulator.api import Request
+    from regate_local.pastell_sim.api import Request
 
     return Request("GET", ENTITE, {}, {"authorization": auth}, b"", ip)

@@ -9,8 +9,8 @@ import zipfile
 import pytest
 from pastell_sim_helpers import DOC_A, DOC_B, REGATE, call
 
-from regate.pastell.simulator import PastellSimulator
-from regate.pastell.simulator.files import ACTES_NS
+from regate_local.pastell_sim import PastellSimulator
+from regate_local.pastell_sim.files import ACTES_NS
 
 A = f"{{{ACTES_NS}}}"
 LIST = "/api/v2/entite/5/document"

@@ -144,7 +144,7 @@ def test_journal_csv(small_sim):
 
 
 def test_php_json_quirks():
-    from regate.pastell.simulator.api import php_json
+    from regate_local.pastell_sim.api import php_json
 
     assert (
         php_json({"a": "x/y", "b": {}, "c": "🎶"})

@@ -8,7 +8,7 @@ import time
 
 from pastell_sim_helpers import DOC_A, REGATE, call
 
-from regate.pastell.simulator.api import Request
+from regate_local.pastell_sim.api import Request
 
 LIST = "/api/v2/entite/5/document"
 

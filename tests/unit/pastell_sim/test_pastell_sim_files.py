@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 from pastell_sim_helpers import DOC_A, DOC_B, call
 
-from regate.pastell.simulator.files import ACTES_NS, ActContext, aractes_xml, make_pdf
+from regate_local.pastell_sim.files import ACTES_NS, ActContext, aractes_xml, make_pdf
 
 DETAIL = f"/api/v2/entite/5/document/{DOC_A}"
 A = f"{{{ACTES_NS}}}"

@@ -9,11 +9,11 @@ from importlib import resources
 import pytest
 from stdnum.fr import siren as siren_checker
 
-from regate.pastell.simulator import SeedError, default_seed, load_seed, parse_seed
-from regate.pastell.simulator.files import ACTES_NS
-from regate.pastell.simulator.flux import ACT_FLUX, NATURE_SHORT, STUDIO_FLUX
-from regate.pastell.simulator.seed import ID_D_RE
-from regate.pastell.simulator.seedgen import build
+from regate_local.pastell_sim import SeedError, default_seed, load_seed, parse_seed
+from regate_local.pastell_sim.files import ACTES_NS
+from regate_local.pastell_sim.flux import ACT_FLUX, NATURE_SHORT, STUDIO_FLUX
+from regate_local.pastell_sim.seed import ID_D_RE
+from regate_local.pastell_sim.seedgen import build
 
 A = f"{{{ACTES_NS}}}"
 
@@ -28,7 +28,7 @@ def states(doc) -> list[str]:
 
 
 def test_shipped_json_is_what_the_generator_builds():
-    shipped = resources.files("regate.pastell.simulator").joinpath("seed/default.json").read_text("utf-8")
+    shipped = resources.files("regate_local.pastell_sim").joinpath("seed/default.json").read_text("utf-8")
     assert json.loads(shipped) == json.loads(json.dumps(build()))
 
 

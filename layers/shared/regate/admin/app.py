@@ -1,9 +1,10 @@
 """The write API of the back-office (``/admin/v1``) on its own powertools resolver.
 
 In AWS it is its own HTTP API with a JWT authorizer (the token is checked before the Lambda runs and its
-claims are in ``requestContext.authorizer.jwt.claims``); under ``regate serve`` :mod:`regate.admin.local`
-plays the authorizer. Either way every protected route starts by building the :class:`Principal` from
-those claims (401 without), then checks the SIREN in the path or the query against it (403) before
+claims are in ``requestContext.authorizer.jwt.claims``); under ``regate serve``
+:mod:`regate_local.serve.admin` (the local kit) plays the authorizer. Either way every protected route
+starts by building the :class:`Principal` from those claims (401 without), then checks the SIREN in the
+path or the query against it (403) before
 reading anything — the SIREN never comes from the client's say-so.
 
 Dependencies come in through :class:`AdminServices` (stores, clock, settings), so tests build the app on
@@ -313,7 +314,7 @@ def create_admin_app(services: AdminServices) -> APIGatewayHttpResolver:
             return models.AuditEntry(
                 id=trace.audit_id,
                 horodatage=trace.modifie_le,
-                action=action,  # type: ignore[arg-type]
+                action=action,
                 siren=after.siren,
                 id_e=getattr(after, "id_e", None),
                 id_d=getattr(after, "id_d", None),
@@ -771,7 +772,7 @@ def _decision_keys(curated: ObjectStore, sirens: tuple[str, ...] | None) -> set[
 def _apercu(s: AdminServices, role: str, rang: int, name: str, key: str, now: Any) -> models.Apercu:
     seconds = s.settings.admin_presign_seconds
     return models.Apercu(
-        role=role,  # type: ignore[arg-type]
+        role=role,
         rang=rang,
         nom=name,
         url=preview_url(s.raw, key, name, seconds),

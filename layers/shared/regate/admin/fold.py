@@ -28,8 +28,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 from regate.admin.models import ActeSurcharge, AnnexeSurcharge, CollectiviteReglages
-from regate.admin.storage import DecisionStore
+from regate.admin.storage import Current, DecisionStore
 from regate.normalize.decision import CollectiviteSwitches, Override, Overrides
 from regate.storage import layout
 from regate.storage.store import ObjectStore
@@ -175,10 +177,16 @@ def load_decision_inputs(
             if curated.exists(key):
                 keys.append(key)
     parsed = [(key, layout.parse_admin_config_key(key)) for key in keys]
-    models = {"acte": ActeSurcharge, "annexe": AnnexeSurcharge, "collectivite": CollectiviteReglages}
+    models: dict[str, type[BaseModel]] = {
+        "acte": ActeSurcharge,
+        "annexe": AnnexeSurcharge,
+        "collectivite": CollectiviteReglages,
+    }
     wanted = [(key, p) for key, p in parsed if p is not None]
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(wanted) or 1))) as pool:
-        read = list(pool.map(lambda item: store.read_last_good(item[0], models[item[1][0]]), wanted))
+        read: list[Current[BaseModel]] = list(
+            pool.map(lambda item: store.read_last_good(item[0], models[item[1][0]]), wanted)
+        )
     inputs = DecisionInputs(overrides=csv_overrides or Overrides())
     unreadable: list[tuple[str, str]] = []
     for (key, (kind, siren, _id_e, id_d, rang)), current in zip(wanted, read, strict=True):

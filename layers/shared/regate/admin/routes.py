@@ -1,7 +1,7 @@
 """The write API's route table: method, path, parameters, body, answer and whether a token is required.
 
 The resolver (:mod:`regate.admin.app`), the OpenAPI document (:func:`openapi_document`), the local JWT
-authorizer of ``regate serve`` (:mod:`regate.admin.local`) and, later, the SAM template's per-route
+authorizer of ``regate serve`` (:mod:`regate_local.serve.admin`) and, later, the SAM template's per-route
 authorizer all read it: a route cannot be public in one place and protected in another.
 """
 

@@ -141,6 +141,14 @@ class TokenVerifier:
             raise TokenRefused("jeton trop long")
         if token.count(".") != 2:
             raise TokenRefused("jeton mal formé")
+        key, alg = self._signing_key(token)
+        claims = self._decode(token, key, alg)
+        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+            raise TokenRefused("revendication sub invalide")
+        return claims
+
+    def _signing_key(self, token: str) -> tuple[jwt.PyJWK, str]:
+        """The issuer's key named by the header's ``kid`` and the header's (RSA) algorithm."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -157,8 +165,12 @@ class TokenVerifier:
             raise TokenRefused(f"clés de l'émetteur indisponibles ({type(exc).__name__})") from None
         if key is None:
             raise TokenRefused("clé de signature inconnue")
+        return key, alg
+
+    def _decode(self, token: str, key: jwt.PyJWK, alg: str) -> dict[str, Any]:
+        """The verified claims (signature, audience, issuer, times, required claims), or a clear refusal."""
         try:
-            claims = jwt.decode(
+            return jwt.decode(
                 token,
                 key.key,
                 algorithms=[alg],
@@ -181,6 +193,3 @@ class TokenVerifier:
             raise TokenRefused("signature invalide") from None
         except jwt.InvalidTokenError:
             raise TokenRefused("jeton invalide") from None
-        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
-            raise TokenRefused("revendication sub invalide")
-        return claims

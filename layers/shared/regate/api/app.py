@@ -1,7 +1,7 @@
 """The resolver: every route of ``/v1`` on a powertools ``RequestScopedResolver``.
 
 The same resolver runs in Lambda (:mod:`api_handler`) and locally (``regate serve`` through
-:mod:`regate.api.local_server`). Dependencies (stores, query layer, collectivité directory, settings)
+:mod:`regate_local.serve.server`). Dependencies (stores, query layer, collectivité directory, settings)
 come in through :class:`ApiServices`, so tests build the app on moto with a fake directory.
 
 Every response carries an ``ETag`` derived from the data version it was computed from (see
@@ -25,7 +25,7 @@ from aws_lambda_powertools.event_handler import CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from botocore.exceptions import ClientError
 
-from regate.api import exports, models, reports
+from regate.api import exports, marque_blanche, models, reports, search
 from regate.api.collectivites import CollectiviteDirectoryLike, EmptyDirectory, describe, load_directory
 from regate.api.dataset import PublicDataset, data_version
 from regate.api.errors import ApiError, invalid_value, not_found
@@ -65,6 +65,7 @@ class ApiServices:
     query: ActesQuery
     directory: CollectiviteDirectoryLike
     clock: Clock = field(default_factory=SystemClock)  # the mReport monthly chart's current year
+    search: Any = None  # regate.search.remote.IndexReader (full-text ``q``, white-label page)
 
     @property
     def base_url(self) -> str:
@@ -98,7 +99,11 @@ def build_services(
     threshold = settings.api_memory_threshold_partitions if memory_threshold is None else memory_threshold
     lake = Lake(dataset, list_ttl_seconds=dataset.list_ttl_seconds)
     query = ActesQuery(dataset, memory_threshold=threshold, lake=lake)
-    return ApiServices(settings, curated, raw, query, directory or EmptyDirectory())
+    from regate.search.remote import IndexReader
+
+    services = ApiServices(settings, curated, raw, query, directory or EmptyDirectory())
+    services.search = IndexReader.from_settings(curated, settings)
+    return services
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -210,6 +215,21 @@ def _to_export_route(app: RequestScopedResolver, services: ApiServices, fmt: str
     return Response(307, headers={**_base_headers(services), "Location": target}, body="")
 
 
+def _search_deliberations(app: RequestScopedResolver, s: ApiServices, params: Any, limit: int) -> Response:
+    """``q`` through the full-text index (:mod:`regate.api.search`): ranked rows with ``recherche``."""
+    raw = _raw_params(app)
+    result = search.run_search(s.search, s.settings, params, raw, limit)
+    rows, data_version = search.page_rows(s.query, result, params, s.base_url)
+    next_url = None
+    if result.next_cursor:
+        query = {k: v for k, v in raw.items() if k != "cursor"}
+        query["cursor"] = [result.next_cursor]
+        next_url = f"{s.base_url}/v1/deliberations?{urlencode(query, doseq=True)}"
+    body = models.DeliberationsPage(data=rows, total=result.total, next=next_url)
+    version = search.version_of(s.search, list(params.siren) or None, data_version)
+    return respond(app, s, version, body.model_dump(mode="json"))
+
+
 def error_response(services: ApiServices | None, error: ApiError) -> Response:
     body = json.dumps(error.body(), ensure_ascii=False)
     headers = {
@@ -296,6 +316,11 @@ def create_app(services: ApiServices) -> RequestScopedResolver:
         limit = params.limit if params.limit is not None else s.settings.api_default_limit
         if limit > s.settings.api_max_limit:
             raise invalid_value("limit", f"valeur trop grande (maximum {s.settings.api_max_limit})")
+        if params.format not in exports.FORMATS:
+            if "in" in _raw_params(app) and not params.q:
+                raise invalid_value("in", "seulement avec `q`")
+            if params.q and search.search_available(s.search):
+                return _search_deliberations(app, s, params, limit)
         cursor = Cursor.decode(params.cursor, params.sort, filtres) if params.cursor else None
         if params.format in exports.FORMATS:
             return _to_export_route(app, s, params.format)
@@ -315,6 +340,21 @@ def create_app(services: ApiServices) -> RequestScopedResolver:
             next_url = f"{s.base_url}/v1/deliberations?{urlencode(query, doseq=True)}"
         body = models.DeliberationsPage(data=page.rows, total=page.total, next=next_url)
         return respond(app, s, page.version, body.model_dump(mode="json"))
+
+    @app.get_and_head(ROUTES_BY_ID["marque_blanche"].resolver_path)
+    def marque_blanche_page() -> Response:
+        today = s.clock.now().astimezone(PARIS).date()
+        status, body, headers, version = marque_blanche.page_response(
+            s.search,
+            s.settings,
+            _raw_params(app),
+            today,
+            lambda siren: describe(s.directory, siren, None)["nom"],
+        )
+        if status != 200:
+            all_headers = {**_base_headers(s, cacheable=False), **headers}
+            return Response(status, content_type="text/html; charset=utf-8", body=body, headers=all_headers)
+        return respond(app, s, version, body, "text/html; charset=utf-8", headers)
 
     @app.get_and_head(ROUTES_BY_ID["deliberations_scdl"].resolver_path)
     def deliberations_scdl(siren: str, annee: str) -> Response:

@@ -27,7 +27,7 @@ class EmptyDirectory:
 def load_directory(curated_store: Any, settings: Any) -> CollectiviteDirectoryLike:
     """The shared directory, or :class:`EmptyDirectory` when it cannot be built (logged, never fatal)."""
     try:
-        from regate.collectivites import CollectiviteDirectory  # type: ignore[attr-defined]
+        from regate.collectivites import CollectiviteDirectory
     except ImportError:
         logger.warning("regate.collectivites.CollectiviteDirectory indisponible : pas de coordonnées")
         return EmptyDirectory()

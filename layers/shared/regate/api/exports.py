@@ -39,7 +39,7 @@ from regate.storage.store import SHA256_META, ObjectStore
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
 FORMATS = tuple(CONTENT_TYPES)
 #: Order of the stored exports (the default ``sort`` of ``/v1/deliberations``).
-STORED_SORT = "-delib_date"
+STORED_SORT: SortKey = "-delib_date"
 
 
 class ExportParams(FiltresActes):

@@ -105,7 +105,10 @@ class FiltresActes(ApiParams):
         default=None,
         max_length=200,
         description=(
-            "Recherche plein texte dans l'objet (accents et casse ignorés ; tous les mots doivent figurer)"
+            "Recherche plein texte (accents et casse ignorés ; tous les mots doivent figurer). Sur "
+            "`/v1/deliberations` : dans l'objet et le texte des documents publiés (voir `in`), avec "
+            '`"expression exacte"`, `préfixe*` et `-exclusion`, classée par pertinence, extraits surlignés '
+            "(`recherche`) ; sur `/v1/stats` : dans l'objet"
         ),
     )
     publie: bool | None = Field(
@@ -155,6 +158,14 @@ class DeliberationsParams(FiltresActes):
     )
     format: Literal["json", "csv", "parquet"] = Field(
         default="json", description="`csv` (SCDL) et `parquet` renvoient tout l'ensemble filtré"
+    )
+    in_: Literal["objet", "documents", "both"] = Field(
+        default="both",
+        alias="in",
+        description=(
+            "Avec `q` : où chercher — `objet` (objet et numéro), `documents` (texte de l'acte et de ses "
+            "annexes publiques, OCR compris), `both` (défaut)"
+        ),
     )
 
     @field_validator("fields", mode="before")
@@ -236,14 +247,15 @@ def parse_params(model: type[ApiParams], raw: dict[str, list[str]]) -> Any:
     """Validate raw query parameters into ``model``; 400 for unknown names, 422 for bad values.
 
     Names in :data:`IGNORED_PARAMETERS` are dropped first (unless the model declares one)."""
-    raw = {k: v for k, v in raw.items() if k in model.model_fields or k not in IGNORED_PARAMETERS}
-    allowed = list(model.model_fields)
-    unknown = [name for name in raw if name not in model.model_fields]
+    names = {(info.alias or name): name for name, info in model.model_fields.items()}  # ``in`` → ``in_``
+    raw = {k: v for k, v in raw.items() if k in names or k not in IGNORED_PARAMETERS}
+    allowed = list(names)
+    unknown = [name for name in raw if name not in names]
     if unknown:
         raise unknown_parameter(unknown, allowed)
     values: dict[str, Any] = {}
     for name, items in raw.items():
-        if _is_list_field(model, name):
+        if _is_list_field(model, names[name]):
             values[name] = [part for item in items for part in item.split(",") if part != ""]
         elif len(items) > 1:
             raise invalid_value(name, "une seule valeur attendue")

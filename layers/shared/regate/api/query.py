@@ -458,6 +458,19 @@ class ActesQuery:
             next_cursor = Cursor(sort, last[column], last["acte_id"], filtres.fingerprint()).encode()
         return Page([public_row(r, wanted) for r in rows], total, next_cursor, version)
 
+    def rows_by_ids(self, filtres: Filtres, acte_ids: list[str], fields: list[str]) -> Page:
+        """The public rows of these acts among ``filtres`` (full-text search hits), keyed by nothing: the
+        caller orders them. An id the public dataset does not hold gives no row."""
+        files = self._files(filtres)
+        where, args = filtres.where()
+        wanted = fields or list(DELIBERATION_FIELDS)
+        columns = sorted(set(wanted) | {"acte_id", "documents_publics", "document_id", "annexes"})
+        sql = f"SELECT {', '.join(columns)} FROM __ACTES__ WHERE {where} AND list_contains(?, acte_id)"
+        rows = self._fetch(sql, [*args, list(acte_ids)], files) if acte_ids else []
+        return Page(
+            [public_row(r, sorted({*wanted, "acte_id"})) for r in rows], len(rows), None, files.version
+        )
+
     def export(self, filtres: Filtres, sort: str, fmt: str) -> tuple[bytes, str]:
         """The whole filtered set as SCDL CSV or Parquet (public columns), plus its data version."""
         self.dataset.cache_dir.mkdir(parents=True, exist_ok=True)

@@ -165,7 +165,7 @@ def feature_collection(
     for row in latest:
         recent[(row["siren"], int(row["annee"]))].append(row)
     infos: dict[str, dict[str, Any]] = {}
-    features = []
+    features: list[dict[str, Any]] = []
     for siren, annee in sorted(groups):
         rows = groups[(siren, annee)]
         if siren not in infos:

@@ -16,7 +16,8 @@ state powertools keeps is already per instance: ``self.context`` (route, path, r
 after each request), ``processed_stack_frames``, the ``Route`` objects and their lazily built middleware
 stacks (created by ``create_app``). So a resolver serves one request at a time — enforced: a second
 concurrent ``resolve`` on the same instance raises :class:`ResolverBusy` — and distinct instances share
-nothing mutable. ``regate serve`` gives each worker thread its own instance (:mod:`.local_server`).
+nothing mutable. ``regate serve`` gives each worker thread its own instance
+(:mod:`regate_local.serve.server`, the local kit).
 
 HEAD: every GET route is also registered for HEAD; the answer is the GET answer (same status and headers,
 with the ``Content-Length`` the body would have) without the body.
@@ -30,6 +31,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 
@@ -42,20 +44,21 @@ class RequestScopedResolver(APIGatewayHttpResolver):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._event: BaseProxyEvent | None = None
+        self._event: APIGatewayProxyEventV2 | None = None
         self._lambda_context: Any = None
         self._in_use = threading.Lock()
 
     # These shadow BaseRouter's class attributes of the same name (a data descriptor on the subclass
-    # wins over a class attribute found later in the MRO).
-    @property  # type: ignore[override]
-    def current_event(self) -> BaseProxyEvent:
+    # wins over a class attribute found later in the MRO). mypy sees a read-only property replacing a
+    # writable attribute: that is the point (resolve() below never assigns them), hence the ignores.
+    @property
+    def current_event(self) -> APIGatewayProxyEventV2:  # type: ignore[override]
         if self._event is None:
             raise RuntimeError("current_event read outside of resolve()")
         return self._event
 
-    @property  # type: ignore[override]
-    def lambda_context(self) -> Any:
+    @property
+    def lambda_context(self) -> Any:  # type: ignore[override]
         return self._lambda_context
 
     def get_and_head(self, rule: str) -> Any:
@@ -69,7 +72,8 @@ class RequestScopedResolver(APIGatewayHttpResolver):
             raise ResolverBusy("this resolver is already resolving another event")
         try:
             raw = event.raw_event if isinstance(event, BaseProxyEvent) else event
-            self._event = self._to_proxy_event(cast(dict, raw))
+            # the HTTP API resolver builds APIGatewayProxyEventV2 (its _PROXY_EVENT_MAP entry)
+            self._event = cast(APIGatewayProxyEventV2, self._to_proxy_event(cast(dict, raw)))
             self._lambda_context = context
             head = self._event.http_method.upper() == "HEAD"
             try:

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from regate.api import models
 from regate.api.exports import ExportParams
+from regate.api.marque_blanche import MarqueBlancheParams
 from regate.api.params import (
     ApiParams,
     CollectivitesParams,
@@ -89,7 +90,15 @@ ROUTES: tuple[RouteSpec, ...] = (
         "Recherche de délibérations",
         "Délibérations (nature 1) publiques. Pagination par curseur (stable malgré les ajouts) ; "
         "`format=csv` (SCDL) et `format=parquet` renvoient 307 vers `/v1/exports/deliberations.csv` ou "
-        "`.parquet` avec les mêmes filtres et le même tri.",
+        "`.parquet` avec les mêmes filtres et le même tri. Avec `q` : recherche plein texte dans les objets "
+        "et le texte des documents publiés (acte et annexes publiques, OCR des scans ; `in=objet|documents`, "
+        "les deux par défaut), classée par pertinence (ou `sort=-delib_date`) ; chaque ligne porte "
+        "`recherche` : `score`, `extrait_objet`, `annexe_seule` (présente parce qu'une annexe correspond) "
+        "et `documents` (`document_id`, `role` acte|annexe, `nom`, `url`, `methode`, `correspond`, "
+        "`extrait` avec `texte`, `html` surligné par `<mark>` et `surlignages`). Syntaxe : mots (tous "
+        'requis), `"expression exacte"`, `préfixe*`, `-exclusion` ; une recherche invalide (guillemet '
+        "non fermé, `*` mal placé, `AND`/`OR`, trop longue…) répond 422. `publie` ne se combine pas "
+        "avec `q`. Avant la première indexation par le normaliseur, `q` cherche dans l'objet seul.",
         DeliberationsParams,
         models.DeliberationsPage,
         statuses=(200, 304, 307, 400, 404, 422),
@@ -191,6 +200,21 @@ ROUTES: tuple[RouteSpec, ...] = (
         content_types=(),
         statuses=(302, 400, 404),
         path_params=(PathParam("id", "Identifiant du document", r"^[A-Za-z0-9_-]{8,128}$"),),
+    ),
+    RouteSpec(
+        "/v1/marque-blanche",
+        "marque_blanche",
+        "Page de recherche en marque blanche",
+        "Page HTML autonome (sans cadriciel, sans police ni ressource externe) à intégrer en iframe : "
+        "recherche plein texte dans les actes publics d'une collectivité (`siren`), filtres (nature, "
+        "matière, dates de l'acte et de publication), pagination, extraits surlignés, liens vers l'acte et "
+        "ses annexes ; thèmes (`theme`) contrastés AA ou `couleur` ; mêmes noms de paramètres que la "
+        "marque blanche de référence. `generateur=true` : générateur du code d'intégration (opérateurs).",
+        MarqueBlancheParams,
+        None,
+        content_types=("text/html",),
+        statuses=(200, 304, 400, 422),
+        tags=("marque blanche",),
     ),
     RouteSpec(
         "/v1/catalog.jsonld",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from regate.capture.envelope import CapturedFile, MissingFile, RawDocument
 from regate.storage.layout import PASTELL_PREFIX, document_detail_key, document_prefix, safe_segment
@@ -109,7 +109,7 @@ def existing_file_keys(store: ObjectStore, id_e: str, id_d: str) -> set[str]:
 def put_stream_if_changed(
     store: ObjectStore,
     key: str,
-    fileobj: BinaryIO,
+    fileobj: IO[bytes],
     sha256: str,
     content_type: str = "application/octet-stream",
     known_absent: bool = False,

@@ -381,6 +381,20 @@ def _run(
     stopped = state.stop_reason()
     if stopped:
         report.interrupted = stopped
+    _save_progress(store, clock, options, window_end, pairs, reconciled, fluxes, state)
+
+
+def _save_progress(
+    store: ObjectStore,
+    clock: Clock,
+    options: CaptureOptions,
+    window_end: str,
+    pairs: list[_PairListing],
+    reconciled: list[Entite],
+    fluxes: list[str],
+    state: _RunState,
+) -> None:
+    """After the run: each pair's watermark and each reconciled entité's date, unless it failed or aborted."""
     for pair in pairs:
         if (pair.entite.id_e, pair.flux) in state.failed_pairs or state.abort.is_set():
             continue

@@ -44,7 +44,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import IO, Any, BinaryIO
+from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -220,6 +220,24 @@ def open_depot_zip(name: str, fileobj: IO[bytes], size: int, limits: DepotLimits
         raise DepotRejected("zip_invalide", str(exc)) from exc
     if len(infos) > limits.max_entries:
         raise DepotRejected("zip_trop_volumineux", f"{len(infos)} entries")
+    names = _check_entries(infos, limits)
+    if METADATA_NAME not in names:
+        raise DepotRejected("metadata_absent", f"entries: {sorted(names)[:10]}")
+    with tempfile.SpooledTemporaryFile(max_size=limits.max_metadata_bytes + 1) as spool:
+        _extract_entry(archive, METADATA_NAME, spool, limits.max_metadata_bytes)
+        spool.seek(0)
+        metadata_bytes = spool.read()
+    metadata = _parse_metadata(metadata_bytes, limits.max_json_depth)
+    files = _check_metadata(metadata)
+    for field, listed in files.items():
+        for file_name in listed:
+            if file_name not in names:
+                raise DepotRejected("fichier_manquant", f"{field}: {file_name!r}")
+    return DepotZip(stem, metadata, metadata_bytes, files, archive)
+
+
+def _check_entries(infos: list[zipfile.ZipInfo], limits: DepotLimits) -> set[str]:
+    """The entry names, each a flat, plain, unencrypted, supported file; total and ratio within limits."""
     total = 0
     names: set[str] = set()
     for info in infos:
@@ -247,19 +265,7 @@ def open_depot_zip(name: str, fileobj: IO[bytes], size: int, limits: DepotLimits
         raise DepotRejected(
             "zip_trop_volumineux", f"{total} bytes uncompressed > {limits.max_uncompressed_bytes}"
         )
-    if METADATA_NAME not in names:
-        raise DepotRejected("metadata_absent", f"entries: {sorted(names)[:10]}")
-    with tempfile.SpooledTemporaryFile(max_size=limits.max_metadata_bytes + 1) as spool:
-        _extract_entry(archive, METADATA_NAME, spool, limits.max_metadata_bytes)
-        spool.seek(0)
-        metadata_bytes = spool.read()
-    metadata = _parse_metadata(metadata_bytes, limits.max_json_depth)
-    files = _check_metadata(metadata)
-    for field, listed in files.items():
-        for file_name in listed:
-            if file_name not in names:
-                raise DepotRejected("fichier_manquant", f"{field}: {file_name!r}")
-    return DepotZip(stem, metadata, metadata_bytes, files, archive)
+    return names
 
 
 def _check_file_name(name: str) -> None:
@@ -305,6 +311,13 @@ def _parse_metadata(raw: bytes, max_depth: int) -> Any:
 
 
 def _check_metadata(metadata: Any) -> dict[str, list[str]]:
+    """The identity fields checked (:func:`_check_identity`), then the listed files per field."""
+    _check_identity(metadata)
+    return _listed_files(metadata)
+
+
+def _check_identity(metadata: Any) -> None:
+    """A JSON object whose string fields are strings, with a 9-digit ``siren`` and a key-safe ``id_e``."""
     if not isinstance(metadata, dict):
         raise DepotRejected("metadata_invalide", f"expected a JSON object, got {type(metadata).__name__}")
     for key in _REQUIRED_STRINGS:
@@ -322,6 +335,10 @@ def _check_metadata(metadata: Any) -> dict[str, list[str]]:
         safe_segment(metadata["id_e"], "id_e")
     except ValueError as exc:
         raise DepotRejected("metadata_invalide", str(exc)) from exc
+
+
+def _listed_files(metadata: dict[str, Any]) -> dict[str, list[str]]:
+    """``{field: [file names]}`` for every list value; each name flat, key-safe, not metadata.json."""
     files: dict[str, list[str]] = {}
     for key, value in metadata.items():
         if not isinstance(value, list):
@@ -343,7 +360,7 @@ def _check_metadata(metadata: Any) -> dict[str, list[str]]:
     return files
 
 
-def _extract_entry(archive: zipfile.ZipFile, name: str, sink: BinaryIO, limit: int) -> tuple[str, int]:
+def _extract_entry(archive: zipfile.ZipFile, name: str, sink: IO[bytes], limit: int) -> tuple[str, int]:
     """Decompress one entry into ``sink`` with a hard cap (declared sizes can lie), CRC checked at its end."""
     digest = hashlib.sha256()
     size = 0
@@ -376,20 +393,20 @@ class ExtractedFile:
     name: str
     sha256: str
     size: int
-    spool: BinaryIO
+    spool: IO[bytes]
 
 
 def extract_depot_files(depot: DepotZip, limits: DepotLimits | None = None) -> list[ExtractedFile]:
     """Decompress and verify every listed file before anything is written (caller closes the spools)."""
     limits = limits or DepotLimits()
     budget = limits.max_uncompressed_bytes
-    done: dict[str, tuple[str, int, BinaryIO]] = {}
+    done: dict[str, tuple[str, int, IO[bytes]]] = {}
     out: list[ExtractedFile] = []
     try:
         for field, names in depot.files.items():
             for num, name in enumerate(names):
                 if name not in done:
-                    spool: BinaryIO = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+                    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
                     done[name] = (*_extract_entry(depot.archive, name, spool, budget), spool)
                     budget -= done[name][1]
                 sha, size, spool = done[name]

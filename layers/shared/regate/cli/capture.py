@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -168,14 +169,12 @@ def register(app: typer.Typer) -> None:
                         "copy the ZIP to s3://$REGATE_RAW_BUCKET/inbox/, or pass a local file",
                     )
                 results.append(
-                    ingest_guarded(key, lambda key=key: ingest_inbox_object(store, key, clock, limits=limits))
+                    ingest_guarded(key, partial(ingest_inbox_object, store, key, clock, limits=limits))
                 )
             else:
                 if not Path(item).is_file():
                     raise typer.BadParameter(f"{item}: no such file", param_hint="ZIPS")
-                results.append(
-                    ingest_guarded(item, lambda item=item: ingest_local_file(store, item, clock, limits))
-                )
+                results.append(ingest_guarded(item, partial(ingest_local_file, store, item, clock, limits)))
         _finish(ingest_report(results, clock, started), report, console, store)
 
 

@@ -23,6 +23,6 @@ def register(app: typer.Typer) -> None:
         and the URLs to open, then serves the API on http://127.0.0.1:8000. With `--no-serve` it exits after
         the chain: exit code 0 only when every stage succeeded.
         """
-        from regate.runtime.demo import run_demo
+        from regate.cli.kit import kit_command
 
-        raise typer.Exit(run_demo(serve=serve, host=host, port=port))
+        raise typer.Exit(kit_command("demo", "demo")(serve=serve, host=host, port=port))

@@ -22,9 +22,9 @@ def register(sim_app: typer.Typer) -> None:
         latency_ms: Annotated[int, typer.Option(help="Added latency per request, in milliseconds")] = 0,
     ) -> None:
         """Serve a Pastell REST API v2 simulator (routes, filters, errors, rights, 429) until Ctrl-C."""
-        from regate.pastell.simulator.cli import run
+        from regate.cli.kit import kit_command
 
-        run(host=host, port=port, seed=seed, latency_ms=latency_ms)
+        kit_command("sim_pastell", "sim pastell")(host=host, port=port, seed=seed, latency_ms=latency_ms)
 
     @sim_app.command("datagouv")
     def sim_datagouv(
@@ -36,6 +36,6 @@ def register(sim_app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Serve a data.gouv.fr (udata API v1) simulator until Ctrl-C."""
-        from regate.datagouv.simulator.cli import run
+        from regate.cli.kit import kit_command
 
-        run(host=host, port=port, api_key=api_key, state=state)
+        kit_command("sim_datagouv", "sim datagouv")(host=host, port=port, api_key=api_key, state=state)

@@ -74,7 +74,8 @@ def convert_file(path: Path, out: Path) -> dict[str, Any]:
     result = read_totem(data)
     if not isinstance(result, TotemLu):
         report["resultat"] = result.kind
-        report["erreur"] = getattr(result, "code", None) and str(result.code)
+        code = getattr(result, "code", None)  # TotemInvalide has one, BudgetPdf not
+        report["erreur"] = code and str(code)
         report["message"] = result.message
         return report
     try:

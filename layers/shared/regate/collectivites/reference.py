@@ -152,7 +152,7 @@ class ReferenceData:
             nom=row["nom"],
             siret=None,  # no offline source for the siège SIRET: config or recherche d'entreprises
             code_insee=row["code_insee"] or None,
-            kind=row["kind"],  # type: ignore[arg-type]  (checked in _ingest)
+            kind=row["kind"],  # checked in _ingest
             population=int(row["population"]) if row["population"] else None,
             lon=float(row["lon"]) if row["lon"] else None,
             lat=float(row["lat"]) if row["lat"] else None,

@@ -1,1 +1,3 @@
-"""Publication to data.gouv.fr / udata: client, publisher, state, catalogue, triggers (and the simulator)."""
+"""Publication to data.gouv.fr / udata: client, publisher, state, catalogue, triggers.
+
+Its simulator is in the local kit (``regate_local.datagouv_sim``), never in the Lambda layer."""

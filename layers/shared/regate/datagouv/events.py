@@ -8,7 +8,7 @@ reports it as a batch item failure: it goes back to SQS and then to the DLQ, nev
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.utilities.parser.models import (
     EventBridgeModel,
@@ -73,7 +73,9 @@ def _parse_sqs(event: dict[str, Any], curated_bucket: str) -> PublishTrigger:
     trigger = PublishTrigger(full=False)
     for record in batch.Records:
         try:
-            s3_event = S3EventNotificationEventBridgeModel.model_validate_json(record.body)
+            s3_event = S3EventNotificationEventBridgeModel.model_validate_json(
+                cast(str, record.body)
+            )  # raw SQS JSON: a str
         except ValidationError as exc:
             trigger.rejected.append(RejectedRecord(record.messageId, f"not an S3 EventBridge event: {exc}"))
             continue

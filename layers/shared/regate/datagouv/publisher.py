@@ -412,10 +412,12 @@ class Publisher:
         kind = opts.resource_kind
         same_file = existing is not None and existing.checksum is not None and existing.checksum.value == sha1
         if existing is not None and kind == "hosted" and existing.filetype != "file":
-            existing = self._drop(dataset, existing)  # filetype cannot change: recreate
+            self._drop(dataset, existing)  # filetype cannot change: recreate
+            existing = None
             same_file = False
         if existing is not None and kind == "remote" and existing.filetype != "remote":
-            existing = self._drop(dataset, existing)
+            self._drop(dataset, existing)
+            existing = None
             same_file = False
 
         if not same_file and not self._valid(year_file, report):

@@ -117,6 +117,7 @@ class RetryingSession:
         kwargs.setdefault("timeout", self.policy.timeout)
         attempts = self.policy.max_attempts if retry else 1
         last_exc: Exception | None = None
+        delay: float | None
         for attempt in range(1, attempts + 1):
             left = deadline.remaining() if deadline is not None else None
             if left is not None:
@@ -190,7 +191,7 @@ def _rewind(kwargs: dict[str, Any]) -> None:
     """Rewind file-like bodies before a retry so uploads are resent whole."""
     for key in ("data", "files"):
         body = kwargs.get(key)
-        if hasattr(body, "seek"):
+        if body is not None and hasattr(body, "seek"):
             body.seek(0)
         elif isinstance(body, dict):
             for value in body.values():

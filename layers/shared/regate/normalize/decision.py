@@ -165,7 +165,7 @@ class Overrides(BaseModel):
 
     def entries(self) -> dict[str, tuple[str, str]]:
         """``"{siren}/id_d:{x}"`` / ``"{siren}/numero:{x}"`` → (decision, motif): to diff two versions."""
-        out = {
+        out: dict[str, tuple[str, str]] = {
             f"{k.split('/', 1)[0]}/id_d:{k.split('/', 1)[1]}": (o.decision, o.motif)
             for k, o in self.by_id_d.items()
         }

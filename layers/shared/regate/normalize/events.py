@@ -75,7 +75,7 @@ def classify_event(body: Any, raw_bucket: str, curated_bucket: str) -> Normalize
 
 
 def _parser(key: str) -> Callable[[bytes | None], tuple[Any, list[FileProblem]]]:
-    return parse_collectivites_csv if key == layout.CONFIG_COLLECTIVITES_KEY else parse_overrides  # type: ignore[return-value]
+    return parse_collectivites_csv if key == layout.CONFIG_COLLECTIVITES_KEY else parse_overrides
 
 
 def _fingerprint(key: str, value: Any) -> dict[str, Any]:

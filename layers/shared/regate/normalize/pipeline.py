@@ -64,8 +64,9 @@ from regate.normalize.partitions import (
     rebuild_partition,
 )
 from regate.normalize.quarantine import QuarantineEntry, clear_quarantine, put_quarantine
-from regate.normalize.records import ActeRecord, Avertissement, acte_bounds_problem, build_record
+from regate.normalize.records import ActeRecord, Avertissement, acte_bounds_problem, acte_id_of, build_record
 from regate.normalize.reports import ActeItem, PartitionItem, RunReport, WarningItem
+from regate.normalize.search_stage import SearchStage, apply_stage
 from regate.operator_files import FileProblem, LoadedFile, load_last_good
 from regate.storage import layout
 from regate.storage.store import ObjectStore, dumps_canonical, sha256_hex
@@ -139,6 +140,7 @@ class DocumentOutcome:
     record: ActeRecord | None = None
     document_keys: set[str] = field(default_factory=set)
     budgets: set[Partition] = field(default_factory=set)  # (siren, exercice) of budget files to rebuild
+    search_retired: set[tuple[str, str]] = field(default_factory=set)  # (siren, acte_id) out of the index
 
 
 class Normalizer:
@@ -182,6 +184,8 @@ class Normalizer:
         #: back-office decisions folded with the CSV overrides, per SIREN (read once per run)
         self._admin: dict[str, DecisionInputs] = {}
         self._admin_refused: list[LoadedFile] = []
+        #: full-text index kept in line batch by batch (:mod:`.search_stage`); None = not indexed
+        self.search: SearchStage | None = None
 
     # ------------------------------------------------------------------------- construction
     @classmethod
@@ -214,7 +218,7 @@ class Normalizer:
         if report is not None:
             for file in files:
                 report_operator_file(file, report)
-        return cls(
+        normalizer = cls(
             raw,
             curated,
             public_base_url=settings.public_base_url,
@@ -227,6 +231,9 @@ class Normalizer:
             operator_files=files,
             lake=LakeOptions.from_settings(settings),
         )
+        if hasattr(settings, "search_shards"):
+            normalizer.search = SearchStage.from_settings(raw, curated, settings)
+        return normalizer
 
     def refused_inputs(self) -> list[LoadedFile]:
         """Operator files and flux definitions whose current version could not be used (exit code, alarm)."""
@@ -250,7 +257,7 @@ class Normalizer:
             self._admin[siren] = found
             for problem in found.problemes:
                 status = "last_good" if problem.code == "illisible_version_precedente" else "unreadable"
-                self._admin_refused.append(LoadedFile(key=problem.cle, status=status))  # type: ignore[arg-type]
+                self._admin_refused.append(LoadedFile(key=problem.cle, status=status))
         if report is not None:
             for problem in found.problemes:
                 report.add(
@@ -462,6 +469,8 @@ class Normalizer:
             if self.curated.delete(pointer.record_key):
                 deleted.append(pointer.record_key)
             outcome.touched.add((pointer.siren, pointer.annee))
+            if pointer.siren != record.siren:
+                outcome.search_retired.add((pointer.siren, acte_id_of(pointer.siren, id_e, id_d)))
         record_body = dumps_canonical(record.model_dump(mode="json"))
         record_sha = sha256_hex(record_body)
         same = pointer is not None and (pointer.record_key, pointer.record_sha256) == (record.key, record_sha)
@@ -571,6 +580,7 @@ class Normalizer:
         self._put_budget(None, pointer, [], deleted, outcome)
         report.files([], deleted)
         outcome.touched.add((pointer.siren, pointer.annee))
+        outcome.search_retired.add((pointer.siren, acte_id_of(pointer.siren, id_e, id_d)))
         pointer_key = layout.record_pointer_key(id_e, id_d)
         marker = _awaiting_marker(id_e, id_d, pointer)
 
@@ -748,6 +758,7 @@ class Normalizer:
             self.rebuild(partition, report)
         self.rebuild_budgets(outcomes, report)
         self.purge_exports(report)
+        apply_stage(self.search, outcomes, report)
         for outcome in outcomes:
             if outcome.commit:
                 outcome.commit()
@@ -910,6 +921,7 @@ class Normalizer:
         self.read_step(years, report, inline=True, every_year=report.mode == "rebuild")
         self.rebuild_budgets(outcomes, report)
         self.purge_exports(report)
+        apply_stage(self.search, outcomes, report)
         for outcome in outcomes:
             if outcome.commit:
                 outcome.commit()

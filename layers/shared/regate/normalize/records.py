@@ -70,7 +70,12 @@ class ActeRecord(BaseModel):
 
 def acte_id_for(acte: Acte) -> str:
     """Stable public id of the act (derived, never sequential)."""
-    return hashlib.sha256(f"regate-acte:{acte.siren}:{acte.id_e}:{acte.id_d}".encode()).hexdigest()[:24]
+    return acte_id_of(acte.siren, acte.id_e, acte.id_d)
+
+
+def acte_id_of(siren: str, id_e: str, id_d: str) -> str:
+    """:func:`acte_id_for` from the ids alone (an act being withdrawn has no :class:`Acte` any more)."""
+    return hashlib.sha256(f"regate-acte:{siren}:{id_e}:{id_d}".encode()).hexdigest()[:24]
 
 
 def document_id_for(acte: Acte, fichier: Fichier) -> str:

@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import IO, Any
 from urllib.parse import quote
 
 import requests
@@ -296,7 +296,7 @@ class PastellClient:
         return payload, detail
 
     def download_file(
-        self, id_e: str, id_d: str, field: str, num: int, sink: BinaryIO, max_bytes: int | None = None
+        self, id_e: str, id_d: str, field: str, num: int, sink: IO[bytes], max_bytes: int | None = None
     ) -> DownloadedFile:
         """Stream ``…/file/{field}/{num}`` into ``sink`` (never whole in memory); returns sha256 and size.
 

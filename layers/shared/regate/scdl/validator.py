@@ -735,7 +735,7 @@ def validate_csv(
             p.cast,
             p.checks,
             p.type_message,
-            None if p.cast is None and not p.checks else {},
+            None if p.cast is None and not p.checks else dict[str, Any](),
         )
         for p in sorted(plans, key=lambda p: p.index)  # header order, as frictionless reports them
     ]

@@ -45,6 +45,7 @@ class SearchFilters(BaseModel):
 
     natures: tuple[int, ...] = ()
     matiere: str | None = Field(default=None, description="Matière code prefix: 7 = 7.*, 7.1 = 7.1 and below")
+    matieres: tuple[str, ...] = Field(default=(), description="Any of these matière prefixes (white label)")
     date_acte_debut: date | None = None
     date_acte_fin: date | None = None
     date_publication_debut: date | None = None
@@ -146,10 +147,16 @@ def search(
     cursor: str | None = None,
     sort: str = "pertinence",
     limits: SearchLimits | None = None,
+    browse: bool = False,
 ) -> SearchResult:
-    """Search public acts. Raises :class:`SearchQueryError` (HTTP 422) for any invalid argument."""
+    """Search public acts. Raises :class:`SearchQueryError` (HTTP 422) for any invalid argument.
+
+    ``browse=True`` with an empty ``q``: every act matching the filters, newest first (the white-label
+    page before anything is typed)."""
     limits = limits or SearchLimits()
-    parsed = parse_query(q, limits.query)
+    parsed = None if browse and isinstance(q, str) and not q.strip() else parse_query(q, limits.query)
+    if parsed is None:
+        sort = "date"
     scope = _scope(in_)
     if sort not in ("pertinence", "date"):
         raise SearchQueryError("tri_invalide", "tri : « pertinence » ou « date ».", "tri")
@@ -168,7 +175,7 @@ def search(
         if query is None:
             continue
         prepared[shard] = (query, highlight)
-        result = _run(searcher, query, offset + limit, sort)
+        result = _run(searcher, query, offset + limit + 1, sort)  # +1: is there a next page?
         total += result.count or 0
         for position, (score, address) in enumerate(result.hits):
             ranked.append((float(score), shard, position, address, searcher, highlight))
@@ -192,7 +199,7 @@ def _run(searcher: Any, query: Any, limit: int, sort: str) -> Any:
 def build_queries(
     schema: Any,
     searcher: Any,
-    parsed: ParsedQuery,
+    parsed: ParsedQuery | None,
     scope: Scope,
     sirens: Sequence[str] | None,
     filters: SearchFilters,
@@ -204,6 +211,10 @@ def build_queries(
     """
     from tantivy import Occur, Query
 
+    if parsed is None:  # browsing: the filters only
+        restrictions = [(Occur.Must, r) for r in _restrictions(schema, sirens, filters)]
+        query = Query.boolean_query(restrictions) if restrictions else Query.all_query()
+        return query, Query.empty_query()
     fields = _fields(scope)
     must: list[tuple[Any, Any]] = []
     highlight: list[tuple[Any, Any]] = []
@@ -277,6 +288,8 @@ def _restrictions(schema: Any, sirens: Sequence[str] | None, filters: SearchFilt
         out.append(Query.term_set_query(schema, "nature", list(filters.natures)))
     if filters.matiere:
         out.append(Query.term_query(schema, "matiere", filters.matiere))
+    if filters.matieres:
+        out.append(Query.term_set_query(schema, "matiere", list(filters.matieres)))
     for name, start, end in (
         ("date_acte", filters.date_acte_debut, filters.date_acte_fin),
         ("date_publication", filters.date_publication_debut, filters.date_publication_fin),
@@ -419,8 +432,9 @@ def _sirens(sirens: Sequence[str] | None, limits: SearchLimits) -> list[str] | N
 
 def _filters(filters: SearchFilters | None) -> SearchFilters:
     filters = filters or SearchFilters()
-    if filters.matiere is not None and not _MATIERE.fullmatch(filters.matiere):
-        raise SearchQueryError("matiere_invalide", "matière : un code comme 7 ou 7.1.", "matiere")
+    for code in (filters.matiere, *filters.matieres):
+        if code is not None and not _MATIERE.fullmatch(code):
+            raise SearchQueryError("matiere_invalide", "matière : un code comme 7 ou 7.1.", "matiere")
     for name, start, end in (
         ("date_acte", filters.date_acte_debut, filters.date_acte_fin),
         ("date_publication", filters.date_publication_debut, filters.date_publication_fin),

@@ -386,7 +386,7 @@ class _Collector:
         methode: Methode = "aucune" if not kinds else ("mixte" if len(kinds) > 1 else kinds.pop())  # type: ignore[assignment]
         return ExtractedText(
             sha256=self.sha256,
-            statut=statut,  # type: ignore[arg-type]
+            statut=statut,
             methode=methode,
             motif=motif,
             detail=detail,

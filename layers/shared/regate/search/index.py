@@ -23,7 +23,7 @@ import shutil
 from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -119,6 +119,12 @@ class IndexEntry(BaseModel):
         return cls(**values)
 
 
+@overload
+def days(value: date) -> int: ...
+@overload
+def days(value: None) -> None: ...
+@overload
+def days(value: date | None) -> int | None: ...
 def days(value: date | None) -> int | None:
     return None if value is None else (value - _EPOCH).days
 
@@ -229,6 +235,7 @@ def to_document(entry: IndexEntry) -> Any:
         "date_acte": entry.date_acte.isoformat() if entry.date_acte else None,
         "date_publication": entry.date_publication.isoformat() if entry.date_publication else None,
         "decision": entry.decision,
+        "empreinte": entry_digest(entry),
         # display order: main document first, then annexes in the order of texte_annexes values
         "documents": [
             {"document_id": d.document_id, "role": d.role, "nom": d.nom, "methode": d.methode}
@@ -237,6 +244,12 @@ def to_document(entry: IndexEntry) -> Any:
     }
     doc.add_bytes("meta", json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode())
     return doc
+
+
+def entry_digest(entry: IndexEntry) -> str:
+    """Digest of everything indexed for an act: an unchanged act is not written again."""
+    payload = entry.model_dump_json().encode() + f"|schema={SCHEMA_VERSION}".encode()
+    return hashlib.sha256(payload).hexdigest()[:32]
 
 
 # ------------------------------------------------------------------------------------- shards
@@ -263,6 +276,31 @@ class ShardWriter:
         self.path = path
         self.heap_bytes = heap_bytes
         self.index = open_index(path, create=True)
+
+    def pending(
+        self, upserts: Iterable[IndexEntry] = (), deletes: Iterable[str] = ()
+    ) -> tuple[list[IndexEntry], list[str]]:
+        """The changes that would change the shard: an act already indexed with the same digest, or a
+        deletion of an act that is not there, are dropped (so replaying a batch writes nothing)."""
+        from tantivy import Query
+
+        searcher = self.index.searcher()
+        schema = build_schema()
+
+        def stored(acte_id: str) -> list[Any]:
+            found = searcher.search(Query.term_query(schema, "acte_id", acte_id), 2)
+            return [searcher.doc(address) for _score, address in found.hits]
+
+        changed = []
+        for entry in upserts:
+            docs = stored(entry.acte_id)
+            if len(docs) == 1:
+                meta = json.loads(bytes(docs[0].get_first("meta")))
+                if meta.get("empreinte") == entry_digest(entry):
+                    continue
+            changed.append(entry)
+        removed = [acte_id for acte_id in deletes if stored(acte_id)]
+        return changed, removed
 
     def apply(self, upserts: Iterable[IndexEntry] = (), deletes: Iterable[str] = ()) -> int:
         """Delete then (re)add acts in one commit; returns the number of acts added."""

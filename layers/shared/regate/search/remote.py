@@ -167,9 +167,10 @@ class IndexUpdater:
 
     @classmethod
     def from_settings(cls, store: ObjectStore, settings: Settings) -> IndexUpdater:
+        # one working copy per bucket and process (two deployments or test runs never share one)
         return cls(
             store,
-            Path(settings.search_cache_dir) / "work",
+            Path(settings.search_cache_dir) / "work" / store.bucket / str(os.getpid()),
             settings.search_shards,
             settings.search_writer_heap_mb * 1024 * 1024,
             settings.search_retired_grace_seconds,
@@ -195,6 +196,12 @@ class IndexUpdater:
         self, shard: str, entries: list[IndexEntry], removed: list[str], report: UpdateReport
     ) -> None:
         folder = self.work_dir / f"v{SCHEMA_VERSION}" / shard
+        with _folder_lock(folder):
+            self._apply_shard_locked(shard, folder, entries, removed, report)
+
+    def _apply_shard_locked(
+        self, shard: str, folder: Path, entries: list[IndexEntry], removed: list[str], report: UpdateReport
+    ) -> None:
         for attempt in range(self.max_attempts):
             current = self.index_store.manifest(shard)
             if current is None:
@@ -205,7 +212,10 @@ class IndexUpdater:
                 previous, etag = current
                 sync_shard(self.index_store, shard, previous, folder, prune=True)
             writer = ShardWriter(folder, self.heap_bytes)
-            writer.apply(entries, removed)
+            changed, gone = writer.pending(entries, removed)  # recomputed on each attempt's state
+            if not changed and not gone:
+                return  # already as asked (a replayed batch, a rebuild): nothing written
+            writer.apply(changed, gone)
             manifest, uploaded = self._manifest(shard, folder, previous, writer, report)
             try:
                 self.index_store.write_manifest(shard, manifest, etag)
@@ -214,8 +224,8 @@ class IndexUpdater:
                 time.sleep(min(0.05 * 2**attempt, 1.0))
                 continue
             report.shards[shard] = manifest["generation"]
-            report.added += len(entries)
-            report.deleted += len(removed)
+            report.added += len(changed)
+            report.deleted += len(gone)
             report.files_uploaded += uploaded[0]
             report.bytes_uploaded += uploaded[1]
             report.files_deleted += self._collect(shard, previous, manifest)
@@ -279,6 +289,16 @@ class IndexUpdater:
         return deleted
 
 
+_FOLDER_LOCKS: dict[Path, threading.Lock] = {}
+_FOLDER_LOCKS_GUARD = threading.Lock()
+
+
+def _folder_lock(folder: Path) -> threading.Lock:
+    """One writer at a time per working copy in this process (two normalisers of one bucket in threads)."""
+    with _FOLDER_LOCKS_GUARD:
+        return _FOLDER_LOCKS.setdefault(folder, threading.Lock())
+
+
 @dataclass
 class _OpenShard:
     etag: str
@@ -311,12 +331,14 @@ class IndexReader:
         self._lock = threading.Lock()
         self._schema = build_schema()
         self.bytes_downloaded = 0
+        self._available = False
+        self._available_checked = 0.0
 
     @classmethod
     def from_settings(cls, store: ObjectStore, settings: Settings) -> IndexReader:
         return cls(
             store,
-            Path(settings.search_cache_dir),
+            Path(settings.search_cache_dir) / store.bucket,
             settings.search_shards,
             settings.search_manifest_ttl_seconds,
         )
@@ -335,6 +357,24 @@ class IndexReader:
             if opened is not None:
                 out.append((name, opened.index.searcher()))
         return out
+
+    def available(self) -> bool:
+        """Whether the normaliser has written the index yet (any shard manifest; rechecked every TTL)."""
+        with self._lock:
+            now = self.monotonic()
+            if self._available or (self._available_checked and now - self._available_checked < self.ttl):
+                return self._available
+            self._available = any(self.index_store.manifest_etag(n) for n in shard_names(self.shards))
+            self._available_checked = now
+            return self._available
+
+    def version(self, sirens: Sequence[str] | None) -> str:
+        """The manifest versions of the shards :meth:`searchers` opened for ``sirens`` (for ETags)."""
+        names = (
+            sorted({shard_of(s, self.shards) for s in sirens}) if sirens else list(shard_names(self.shards))
+        )
+        with self._lock:
+            return ",".join(f"{n}:{self._open[n].etag}" for n in names if n in self._open)
 
     def _shard(self, name: str) -> _OpenShard | None:
         with self._lock:

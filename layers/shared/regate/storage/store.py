@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import boto3
 from botocore.config import Config
@@ -109,7 +109,7 @@ class ObjectStore:
             versions.extend(v for v in page.get("Versions", []) if v["Key"] == key)
         return versions
 
-    def download_to(self, key: str, fileobj: BinaryIO, version_id: str | None = None) -> None:
+    def download_to(self, key: str, fileobj: IO[bytes], version_id: str | None = None) -> None:
         extra = {"VersionId": version_id} if version_id else None
         self.client.download_fileobj(self.bucket, key, fileobj, ExtraArgs=extra)
 

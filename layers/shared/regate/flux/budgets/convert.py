@@ -224,19 +224,22 @@ class BudgetConverter:
             full = (*key, ligne.section, ligne.libcpte)
             classement = self._cache.get(full) or self._cache.setdefault(full, self._classify(ligne))
         if isinstance(classement, _Rejet):
-            return self._reject(ligne, classement.motif, classement.message)
+            self._reject(ligne, classement.motif, classement.message)
+            return None
         extra = self._extra_cache.get((ligne.fonction, ligne.artspe))
         if extra is None:
             extra = self._extra_cache[(ligne.fonction, ligne.artspe)] = self._classify_extra(ligne)
         if isinstance(extra, _Rejet):
-            return self._reject(ligne, extra.motif, extra.message)
+            self._reject(ligne, extra.motif, extra.message)
+            return None
         values = {**self._document, **classement.values, **extra.values}
         montant = Decimal("0.00")
         for name, raw in ligne.montants.items():
             try:
                 amount = parse_montant(raw)
             except ValueError:
-                return self._reject(ligne, MotifRejet.MONTANT_ILLISIBLE, f"{name} = {raw!r} illisible")
+                self._reject(ligne, MotifRejet.MONTANT_ILLISIBLE, f"{name} = {raw!r} illisible")
+                return None
             column = MONTANTS[name]
             values[column] = amount
             if column in self._stage_columns:

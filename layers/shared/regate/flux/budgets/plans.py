@@ -229,7 +229,7 @@ class _NormeFile:
     chapitres: list[Chapitre]
     comptes: list[Compte]
     fonctions: list[Fonction]
-    plans: dict[str, dict[str, list[int]]]
+    plans: dict[str, dict[str, Any]]  # "{exercice}/{declinaison}" → id lists per kind, or {"alias": key}
 
 
 @dataclass

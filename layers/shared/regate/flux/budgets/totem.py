@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from lxml import etree
@@ -185,6 +185,12 @@ def _value(element: Any) -> str | None:
     return stripped or None
 
 
+class _Reader(Protocol):
+    """What lxml's feed loop needs of a source: ``read(size)``."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class _Replay:
     """A binary reader that first returns the bytes already consumed by the head check."""
 
@@ -212,7 +218,7 @@ def _declares_doctype(chunk: bytes, *, utf16: bool) -> bool:
     return b"<!DOCTYPE" in chunk
 
 
-def check_head(source: IO[bytes]) -> tuple[Racine, IO[bytes]]:
+def check_head(source: IO[bytes]) -> tuple[Racine, _Reader]:
     """Parse only up to the root element: refuse a DTD (before any entity is used) and a foreign root.
 
     Returns the root kind and a reader replaying the consumed bytes. Raises :class:`TotemReadError`."""

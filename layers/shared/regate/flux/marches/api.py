@@ -616,8 +616,8 @@ def register(
             raw = {k: v for k, v in core._raw_params(app).items() if k != "cursor"}
             raw["cursor"] = [next_cursor]
             next_url = f"{s.base_url}/v1/marches?{urlencode(raw, doseq=True)}"
-        body = MarchesPage(data=[public_row(r, params.fields) for r in rows], total=total, next=next_url)
-        return core.respond(app, s, version, body.model_dump(mode="json"))
+        page = MarchesPage(data=[public_row(r, params.fields) for r in rows], total=total, next=next_url)
+        return core.respond(app, s, version, page.model_dump(mode="json"))
 
     @app.get_and_head(ROUTES_BY_ID["marches_stats"].resolver_path)
     def marches_stats() -> Any:

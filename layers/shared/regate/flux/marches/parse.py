@@ -49,36 +49,9 @@ def parse_decp_document(data: bytes, *, max_bytes: int, max_records: int) -> Par
     if len(data) > max_bytes:
         raise DecpDocumentError("document_trop_gros", f"Document de {len(data)} octets (limite {max_bytes})")
     parsed = ParsedDocument()
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-        parsed.repairs.append(
-            Repair(code="bom_supprime", message="Marque d'ordre des octets (BOM) UTF-8 retirée")
-        )
-    try:
-        text = bytes(data).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DecpDocumentError(
-            "encodage_invalide", f"Le document n'est pas en UTF-8 ({exc.reason} à l'octet {exc.start})"
-        ) from None
-    stripped = text.lstrip()
-    if not stripped:
-        raise DecpDocumentError("document_vide", "Réponse vide")
-    if stripped.startswith("<"):
-        head = stripped[:200].lower()
-        code = "html_au_lieu_de_json" if ("<html" in head or "<!doctype" in head) else "xml_au_lieu_de_json"
-        raise DecpDocumentError(code, "Le document n'est pas du JSON (page HTML ou XML reçue)")
+    text = _text(bytes(data), parsed)
     root = _loads(text, parsed)
-    if not isinstance(root, dict):
-        raise DecpDocumentError(
-            "racine_invalide", f"La racine est un {type(root).__name__}, un objet est attendu"
-        )
-    body = root.get("marches")
-    if isinstance(body, list):
-        raise DecpDocumentError(
-            "format_2019", "Format DECP 2019 (marches = liste) : seul le format 2022 est lu"
-        )
-    if not isinstance(body, dict):
-        raise DecpDocumentError("marches_absent", "L'objet racine n'a pas de clé « marches » (objet)")
+    body = _marches(root)
     for kind in KINDS:
         items = body.get(kind)
         if items is None:
@@ -99,6 +72,51 @@ def parse_decp_document(data: bytes, *, max_bytes: int, max_records: int) -> Par
         raise DecpDocumentError(
             "trop_d_enregistrements", f"{parsed.count} enregistrements (limite {max_records})"
         )
+    _note_ignored(body, parsed)
+    return parsed
+
+
+def _text(data: bytes, parsed: ParsedDocument) -> str:
+    """The document as UTF-8 text (a BOM removed, as a repair); empty, HTML or XML answers refused."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+        parsed.repairs.append(
+            Repair(code="bom_supprime", message="Marque d'ordre des octets (BOM) UTF-8 retirée")
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DecpDocumentError(
+            "encodage_invalide", f"Le document n'est pas en UTF-8 ({exc.reason} à l'octet {exc.start})"
+        ) from None
+    stripped = text.lstrip()
+    if not stripped:
+        raise DecpDocumentError("document_vide", "Réponse vide")
+    if stripped.startswith("<"):
+        head = stripped[:200].lower()
+        code = "html_au_lieu_de_json" if ("<html" in head or "<!doctype" in head) else "xml_au_lieu_de_json"
+        raise DecpDocumentError(code, "Le document n'est pas du JSON (page HTML ou XML reçue)")
+    return text
+
+
+def _marches(root: Any) -> dict[str, Any]:
+    """The ``marches`` object of a DECP 2022 document (a 2019 list, or no object, refused)."""
+    if not isinstance(root, dict):
+        raise DecpDocumentError(
+            "racine_invalide", f"La racine est un {type(root).__name__}, un objet est attendu"
+        )
+    body = root.get("marches")
+    if isinstance(body, list):
+        raise DecpDocumentError(
+            "format_2019", "Format DECP 2019 (marches = liste) : seul le format 2022 est lu"
+        )
+    if not isinstance(body, dict):
+        raise DecpDocumentError("marches_absent", "L'objet racine n'a pas de clé « marches » (objet)")
+    return body
+
+
+def _note_ignored(body: dict[str, Any], parsed: ParsedDocument) -> None:
+    """Repairs saying what was ignored: unknown keys under ``marches``, duplicate keys (the last one read)."""
     unknown = sorted(set(body) - set(KINDS))
     if unknown:
         parsed.repairs.append(
@@ -115,7 +133,6 @@ def parse_decp_document(data: bytes, *, max_bytes: int, max_records: int) -> Par
                 message=f"{parsed.duplicate_keys} clé(s) en double : la dernière valeur est lue",
             )
         )
-    return parsed
 
 
 def _loads(text: str, parsed: ParsedDocument) -> Any:

@@ -10,10 +10,10 @@ sees every problem at once) and a rule never raises.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from itertools import pairwise
-from typing import Any
+from typing import Any, Protocol, TypeGuard
 
 from stdnum.eu import vat
 
@@ -59,7 +59,12 @@ def rule_findings(kind: Kind, record: Any, today: date) -> list[Finding]:
     return out
 
 
-Add = Callable[[str, Severity, str, str, Any], None]
+class Add(Protocol):
+    """Records one finding (``detail`` optional)."""
+
+    def __call__(
+        self, code: str, severity: Severity, path: str, message: str, detail: Any = None, /
+    ) -> None: ...
 
 
 def _adder(out: list[Finding]) -> Add:
@@ -280,7 +285,7 @@ def _concession(record: dict[str, Any], add: Add) -> None:
 
 
 # --------------------------------------------------------------------------------- shared rules
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import date
+from functools import partial
 from typing import Any
 
 from regate.flux.marches.dedup import identity
@@ -46,7 +47,7 @@ def decp_document(records: Iterable[tuple[Kind, dict[str, Any]]]) -> dict[str, A
     for kind, record in records:
         by_kind[kind].append(record)
     body = {
-        kind: [ordered(r, key_order(kind)) for r in sorted(items, key=lambda r, k=kind: _sort_key(k, r))]
+        kind: [ordered(r, key_order(kind)) for r in sorted(items, key=partial(_sort_key, kind))]
         for kind, items in by_kind.items()
     }
     return {"marches": body}
