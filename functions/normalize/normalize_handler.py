@@ -2,7 +2,9 @@
 
 Input: an SQS batch whose bodies are EventBridge S3 events — raw ``pastell/*/*/detail.json`` (an act),
 raw ``pastell-flux/*.json`` (a flux definition) or curated ``config/*.csv`` (an operator file: takedowns are
-applied within minutes) — or one such event directly. Other keys and buckets are ignored. Partial batch
+applied within minutes) — or one such event directly — or ``{"regate": "read-step"}`` from the schedule
+(national files and compacted datasets of the years whose burst of changes is over,
+``REGATE_LAKE_DEBOUNCE_SECONDS``). Other keys and buckets are ignored. Partial batch
 failure: one bad message never replays the others. An operator file or flux definition that cannot be read
 is replaced by its last good version and counted in the ``RefusedInputFiles`` metric (alarmed).
 """
@@ -23,6 +25,8 @@ from regate.normalize.reports import RunReport
 from regate.settings import Settings, get_settings
 from regate.storage import ObjectStore, make_s3_client
 
+#: ``{"regate": "read-step"}``: the scheduled event of the debounced read step (infra/template.yaml)
+READ_STEP = "read-step"
 logger = Logger(service="regate-normalize")
 tracer = Tracer(service="regate-normalize")
 metrics = Metrics(namespace="Regate", service="regate-normalize")
@@ -42,6 +46,10 @@ def handle(
     raw, curated = ObjectStore(client, settings.raw_bucket), ObjectStore(client, settings.curated_bucket)
     report = RunReport(mode="event")
     normalizer = Normalizer.from_stores(raw, curated, settings, clock=clock, report=report)
+    if isinstance(event, dict) and event.get("regate") == READ_STEP:  # the scheduled, debounced read step
+        years = normalizer.run_read_step(report)
+        logger.info("read step", extra={"years": years, "files_written": len(report.files_written)})
+        return {"years": years}
     batch = EventBatch(normalizer, report, settings.operator_file_max_versions)
 
     def one(body: Any) -> dict[str, Any]:

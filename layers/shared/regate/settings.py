@@ -187,6 +187,25 @@ class Settings(BaseSettings):
         default=64, ge=1, description="Above this many partitions a query uses the in-memory national table"
     )
     api_download_workers: int = Field(default=16, ge=1, le=64, description="Parallel partition downloads")
+    lake_row_group_rows: int = Field(
+        default=2048,
+        ge=256,
+        le=1_048_576,
+        description="Rows per row group of the compacted read datasets (public/lake/): small enough that a "
+        "query on one collectivité reads one or two row groups (min/max statistics on siren)",
+    )
+    lake_debounce_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        description="Read step (national SCDL files + public/lake/): 0 = right after each batch of events; "
+        "> 0 = once per burst, when no new change came for this long (scheduled step, see README)",
+    )
+    lake_max_delay_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="Read step: run even if changes keep coming once the oldest waited this long",
+    )
+    lake_workers: int = Field(default=8, ge=1, le=64, description="Parallel partition reads of the read step")
     api_inline_export_max_bytes: int = Field(
         default=5_000_000,
         ge=0,

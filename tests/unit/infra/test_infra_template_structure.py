@@ -95,8 +95,22 @@ def test_schedules_run_in_paris_time(template) -> None:
         for event in function["Properties"].get("Events", {}).values()
         if event["Type"] == "ScheduleV2"
     ]
-    assert len(schedules) == 3
+    assert len(schedules) == 4  # capture, publication reconcile, marchés, debounced read step
     assert all(s["ScheduleExpressionTimezone"] == "Europe/Paris" for s in schedules)
+
+
+def test_read_step_is_scheduled_and_debounced(template) -> None:
+    function = template["Resources"]["NormalizeFunction"]["Properties"]
+    step = function["Events"]["ReadStep"]["Properties"]
+    assert step["Input"] == '{"regate": "read-step"}'
+    assert float(function["Environment"]["Variables"]["REGATE_LAKE_DEBOUNCE_SECONDS"]) > 0
+    tables = {
+        r["Properties"]["TableInput"]["Name"]: r["Properties"]["TableInput"]
+        for r in _of_type(template, "AWS::Glue::Table").values()
+    }
+    for name, prefix in (("actes_publics", "public/lake/actes/"), ("actes_comptes", "public/lake/comptes/")):
+        template_value = tables[name]["Parameters"]["storage.location.template"]
+        assert prefix in str(template_value)
 
 
 def test_queues_have_dead_letter_queues_and_partial_batch_failures(template) -> None:

@@ -29,6 +29,7 @@ from regate.api import exports, marque_blanche, models, reports, search
 from regate.api.collectivites import CollectiviteDirectoryLike, EmptyDirectory, describe, load_directory
 from regate.api.dataset import PublicDataset, data_version
 from regate.api.errors import ApiError, invalid_value, not_found
+from regate.api.lake import Lake
 from regate.api.openapi import docs_page, openapi_document
 from regate.api.params import ApiParams, parse_params
 from regate.api.query import ActesQuery, Cursor, Filtres
@@ -96,7 +97,8 @@ def build_services(
     if directory is None:
         directory = load_directory(curated, settings)
     threshold = settings.api_memory_threshold_partitions if memory_threshold is None else memory_threshold
-    query = ActesQuery(dataset, memory_threshold=threshold)
+    lake = Lake(dataset, list_ttl_seconds=dataset.list_ttl_seconds)
+    query = ActesQuery(dataset, memory_threshold=threshold, lake=lake)
     from regate.search.remote import IndexReader
 
     services = ApiServices(settings, curated, raw, query, directory or EmptyDirectory())

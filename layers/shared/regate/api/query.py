@@ -23,6 +23,7 @@ from typing import Any
 
 from regate.api.dataset import Partition, PartitionChanged, PublicDataset, data_version
 from regate.api.errors import invalid_value
+from regate.api.lake import Lake, counts_answer, skip_absent_optional_imports
 from regate.api.params import DELIBERATION_FIELDS
 
 #: SCDL délibérations 2.1.5 columns, in order, with the Parquet column each comes from.
@@ -259,6 +260,12 @@ class Source:
     version: str
     empty: bool
     objet: str = FOLDED_OBJET  # folded objet: computed per row, or precomputed in the memory table
+    counts: bool = False  # rows of the counts dataset (public/lake/comptes/): one row = ``nombre`` acts
+
+    def count(self, condition: str | None = None) -> str:
+        """``count(*)`` (optionally ``FILTER (WHERE condition)``), or its sum over the counts dataset."""
+        where = f" FILTER (WHERE {condition})" if condition else ""
+        return f"CAST(coalesce(sum(nombre){where}, 0) AS BIGINT)" if self.counts else f"count(*){where}"
 
 
 @dataclass
@@ -281,8 +288,10 @@ class QueryResult:
 class ActesQuery:
     """The query layer: partition selection, local files, DuckDB."""
 
-    def __init__(self, dataset: PublicDataset, memory_threshold: int = 64) -> None:
+    def __init__(self, dataset: PublicDataset, memory_threshold: int = 64, lake: Lake | None = None) -> None:
         self.dataset = dataset
+        self.lake = lake  # compacted read datasets (regate.api.lake); the partitions when it has none
+        self.recorder: list[tuple[str, list[Any]]] | None = None  # (SQL, parameters) sent, for the bench
         self.memory_threshold = memory_threshold
         self.per_siren_listing_max = 5
         self.memory_loads = 0
@@ -298,19 +307,28 @@ class ActesQuery:
             if self._conn is None:
                 import duckdb
 
+                skip_absent_optional_imports()
                 self._conn = duckdb.connect(":memory:")
                 # Parquet footers cached across queries (local files are named by ETag: never stale)
                 self._conn.execute("SET parquet_metadata_cache = true")
             return self._conn.cursor()
 
-    def _files(self, filtres: Filtres) -> Source:
+    def _files(self, filtres: Filtres, counts: bool = False, national: bool = False) -> Source:
         """Where a filter's rows are read from, and their data version.
+
+        With a lake (:mod:`regate.api.lake`): its yearly compacted files, or — ``counts`` and a filter the
+        counts dataset answers — its counts files (``national``: the counts without siren, when the query
+        needs no siren). Otherwise the partitions:
 
         Few partitions (one collectivité, one year…): ``read_parquet`` on the cached local files. Many
         (national queries): an in-memory table of every public partition, kept in sync incrementally with
         the listing — opening thousands of small Parquet files costs ~1.5 ms each per query, the table
         costs nothing once loaded. Either way the filter's WHERE clause does the selection.
         """
+        if self.lake is not None:
+            source = self._lake_files(filtres, counts, national)
+            if source is not None:
+                return source
         for attempt in (0, 1):
             snapshot = self._snapshot(filtres, refresh=attempt == 1)
             partitions = filtres.partitions(list(snapshot.partitions))
@@ -322,6 +340,29 @@ class ActesQuery:
                     return Source(MEMORY_TABLE, [], version, empty=False, objet="objet_plie")
                 files = self.dataset.local_files(partitions)
                 return Source("read_parquet(?, hive_partitioning=false)", [files], version, empty=not files)
+            except PartitionChanged:
+                if attempt == 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _lake_files(self, filtres: Filtres, counts: bool, national: bool) -> Source | None:
+        assert self.lake is not None
+        kinds = ["actes"]
+        if counts and counts_answer(filtres):
+            kinds.insert(0, "comptes")
+        if counts and national and counts_answer(filtres, national=True):
+            kinds.insert(0, "comptes_nationaux")
+        for attempt in (0, 1):
+            try:
+                for kind in kinds:
+                    found = self.lake.files(filtres, kind, attempt == 1)
+                    if found is not None:
+                        break
+                if found is None:
+                    return None
+                sql = "read_parquet(?, hive_partitioning=false)"
+                by_counts = kind != "actes"
+                return Source(sql, [found.files], found.version, empty=not found.files, counts=by_counts)
             except PartitionChanged:
                 if attempt == 1:
                     raise
@@ -367,6 +408,8 @@ class ActesQuery:
 
     def version(self, filtres: Filtres) -> str:
         """Data version of a filter without downloading anything (cheap ETag pre-check)."""
+        if self.lake is not None and (version := self.lake.version(filtres)) is not None:
+            return version
         return data_version(filtres.partitions(list(self._snapshot(filtres).partitions)))
 
     def _fetch(self, sql: str, args: list[Any], source: Source) -> list[dict[str, Any]]:
@@ -375,6 +418,8 @@ class ActesQuery:
         cur = self._cursor()
         try:
             sql = sql.replace("__ACTES__", source.sql).replace("__OBJET__", source.objet)
+            if self.recorder is not None:
+                self.recorder.append((sql, [*source.params, *args]))
             result = cur.execute(sql, [*source.params, *args])
             names = [d[0] for d in result.description]
             return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
@@ -484,12 +529,12 @@ class ActesQuery:
 
     # ------------------------------------------------------------------------------ stats
     def stats(self, filtres: Filtres, group: str) -> QueryResult:
-        files = self._files(filtres)
+        files = self._files(filtres, counts=True, national=group != "collectivite")
         version = files.version
         key_sql, label_sql = STATS_GROUPS[group]
         where, args = filtres.where()
         rows = self._fetch(
-            f"SELECT {key_sql} AS cle, {label_sql} AS libelle, count(*) AS nombre "
+            f"SELECT {key_sql} AS cle, {label_sql} AS libelle, {files.count()} AS nombre "
             f"FROM __ACTES__ WHERE {where} GROUP BY 1 ORDER BY 1",
             args,
             files,
@@ -501,12 +546,12 @@ class ActesQuery:
     # ------------------------------------------------------------------------ collectivités
     def summary(self, filtres: Filtres) -> QueryResult:
         """Counts per (siren, annee, nature) with the latest name/SIRET/date: feeds collectivités and maps."""
-        files = self._files(filtres)
+        files = self._files(filtres, counts=True)
         version = files.version
         where, args = filtres.where()
         rows = self._fetch(
-            "SELECT siren, annee, nature, count(*) AS nombre, "
-            "count(*) FILTER (WHERE documents_publics) AS nombre_documents, max(delib_date) AS derniere, "
+            f"SELECT siren, annee, nature, {files.count()} AS nombre, "
+            f"{files.count('documents_publics')} AS nombre_documents, max(delib_date) AS derniere, "
             "arg_max(coll_nom, delib_date) AS nom, arg_max(coll_siret, delib_date) AS siret "
             f"FROM __ACTES__ WHERE {where} "
             "GROUP BY ALL ORDER BY siren, annee, nature",
@@ -537,10 +582,11 @@ class ActesQuery:
 
     def grouped_counts(self, filtres: Filtres, key_sql: str) -> list[dict[str, Any]]:
         """Counts by a fixed expression from :data:`STATS_GROUPS` or this module (never user text)."""
-        files = self._files(filtres)
+        files = self._files(filtres, counts=True)
         where, args = filtres.where()
         return self._fetch(
-            f"SELECT {key_sql} AS cle, count(*) AS nombre FROM __ACTES__ WHERE {where} GROUP BY 1 ORDER BY 1",
+            f"SELECT {key_sql} AS cle, {files.count()} AS nombre FROM __ACTES__ WHERE {where} "
+            "GROUP BY 1 ORDER BY 1",
             args,
             files,
         )

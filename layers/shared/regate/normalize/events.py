@@ -135,7 +135,8 @@ def _diff(key: str, new: Any, old: Any) -> set[str]:
 
 class EventBatch:
     """The targets of one invocation, run in the crash-safe order: documents (one partition rebuild each),
-    then operator-file and flux-definition refreshes, then the national files of every touched year."""
+    then operator-file and flux-definition refreshes, then the read step (national files, compacted datasets)
+    of every touched year."""
 
     def __init__(self, normalizer: Normalizer, report: RunReport, max_versions: int = 50) -> None:
         self.normalizer = normalizer
@@ -169,6 +170,7 @@ class EventBatch:
             years |= normalizer.refresh_sirens(scope, report)
         for flux in sorted(self.fluxes):
             years |= normalizer.refresh_flux(flux, report)
-        for annee in sorted(years):
-            normalizer.rebuild_national(annee, report)
+        # national files + compacted datasets: debounced for acts, at once for operator and back-office
+        # changes (takedowns, objet corrections: privacy does not wait for the end of a burst)
+        normalizer.read_step(years, report, inline=bool(self.configs or self.sirens))
         return years

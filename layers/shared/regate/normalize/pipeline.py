@@ -54,6 +54,7 @@ from regate.normalize.documents import (
     public_key,
     publish_documents,
 )
+from regate.normalize.lake import LakeOptions, mark_pending, rebuild_lake, run_pending_step
 from regate.normalize.parquet import row_problem
 from regate.normalize.partitions import (
     PARTITION_STATE_PREFIX,
@@ -159,6 +160,7 @@ class Normalizer:
         max_year: int = 2100,
         max_versions: int = 50,
         operator_files: list[LoadedFile] | None = None,
+        lake: LakeOptions | None = None,
     ) -> None:
         self.raw = raw
         self.curated = curated
@@ -174,6 +176,8 @@ class Normalizer:
         self._lock = threading.Lock()
         self._matched_overrides: set[int] = set()
         self._unpublished = False  # an act may have left the public dataset in this run
+        self.left_public = False  # same, never reset: the read step then runs at once (privacy first)
+        self.lake = lake or LakeOptions()
         #: the operator files as loaded (status ``last_good`` / ``unreadable`` = refused: loud)
         self.operator_files: list[LoadedFile] = list(operator_files or [])
         self.blocked = _blocked_motif(self.operator_files)
@@ -225,6 +229,7 @@ class Normalizer:
             max_year=getattr(settings, "normalize_max_year", 2100),
             max_versions=max_versions,
             operator_files=files,
+            lake=LakeOptions.from_settings(settings),
         )
         if hasattr(settings, "search_shards"):
             normalizer.search = SearchStage.from_settings(raw, curated, settings)
@@ -440,7 +445,7 @@ class Normalizer:
         record.avertissements.extend(missing_file_warnings(acte))
         record.avertissements.extend(Avertissement(code=c, message=m) for c, m in budgets.warnings_of(budget))
         if pointer is not None and not record.decision.public:
-            self._unpublished = True
+            self._unpublished = self.left_public = True
         problem = row_problem(record.row, self.min_year, self.max_year)
         if problem is not None:
             return self._reject(
@@ -457,6 +462,8 @@ class Normalizer:
         new_keys = {public_key(d) for d in record.documents}
         written = publish_documents(self.raw, self.curated, record.documents)
         stale = set(pointer.documents) - new_keys if pointer else set()
+        if stale:  # documents left the public zone: the compacted datasets must not wait for the debounce
+            self.left_public = True
         deleted = delete_documents(self.curated, sorted(stale))
         if pointer is not None and pointer.record_key != record.key:
             if self.curated.delete(pointer.record_key):
@@ -566,7 +573,7 @@ class Normalizer:
         self, id_e: str, id_d: str, pointer: Pointer, reason: str, report: RunReport, outcome: DocumentOutcome
     ) -> None:
         """Cancelled or deleted: documents first, then the record; the pointer once partitions are rebuilt."""
-        self._unpublished = True
+        self._unpublished = self.left_public = True
         deleted = delete_documents(self.curated, pointer.documents)
         if self.curated.delete(pointer.record_key):
             deleted.append(pointer.record_key)
@@ -652,6 +659,35 @@ class Normalizer:
         result = rebuild_national(self.curated, annee, self.max_attempts)
         self._report_partition(result, report)
         return result
+
+    def read_step(
+        self, years: set[int], report: RunReport, inline: bool = False, every_year: bool = False
+    ) -> None:
+        """National SCDL files and compacted read datasets (:mod:`regate.normalize.lake`) of these years:
+        at once when ``inline``, without debounce, or when acts left the public dataset (privacy first);
+        else one marker per year for the debounced step (:meth:`run_read_step`). ``every_year``: every
+        year with partitions or compacted files (``regate rebuild``)."""
+        if not years and not every_year:
+            return
+        if inline or every_year or self.lake.debounce_seconds <= 0 or self.left_public:
+            for annee in sorted(years):
+                self.rebuild_national(annee, report)
+            result = rebuild_lake(self.curated, None if every_year else years, self.lake)
+            report.files(result.written, result.deleted)
+        else:
+            mark_pending(self.curated, years)
+
+    def run_read_step(self, report: RunReport, force: bool = False) -> list[int]:
+        """The scheduled, debounced read step: the years whose burst of changes is over."""
+        result = run_pending_step(
+            self.curated,
+            self.clock.now(),
+            self.lake,
+            lambda annee: self.rebuild_national(annee, report),
+            force,
+        )
+        report.files(result.written, result.deleted)
+        return result.years
 
     def _report_partition(self, result: PartitionResult, report: RunReport) -> None:
         report.files(result.written, result.deleted)
@@ -882,8 +918,7 @@ class Normalizer:
             self._national_years() if report.mode == "rebuild" else set()
         )
         self._parallel(lambda p: self.rebuild(p, report), partitions, workers)
-        for annee in sorted(years):
-            self.rebuild_national(annee, report)
+        self.read_step(years, report, inline=True, every_year=report.mode == "rebuild")
         self.rebuild_budgets(outcomes, report)
         self.purge_exports(report)
         apply_stage(self.search, outcomes, report)

@@ -26,6 +26,16 @@ Curated bucket (``REGATE_CURATED_BUCKET``), a pure function of raw + settings::
     scdl/deliberations/all/{annee}.csv                      national yearly SCDL file
     actes/siren={siren}/annee={annee}/data.parquet          every act (internal, operators)
     public/actes/siren={siren}/annee={annee}/data.parquet   public acts only (the API reads this)
+    public/lake/actes/annee={annee}/data.parquet            compacted read dataset: the public acts of the
+                                                            nation for one year (exactly the rows of the
+                                                            public partitions), sorted by SIREN, date,
+                                                            acte_id; small row groups (pushdown)
+    public/lake/comptes/annee={annee}/data.parquet          counts of those acts per collectivité × month ×
+                                                            matière × nature × documents_publics
+    public/lake/comptes_nationaux/annee={annee}/data.parquet
+                                                            the same counts for the nation (no SIREN): stats
+    public/lake/manifest.json                               the years of the compacted datasets and their
+                                                            ETags (the API's listing, one GET)
     public/documents/{document_id}/{file name}              published documents (non-enumerable ids)
     public/exports/{sha256}.{csv|parquet}                   large fixed API exports (all, one year, one
                                                             SIREN, one SIREN-year), content-addressed:
@@ -35,6 +45,10 @@ Curated bucket (``REGATE_CURATED_BUCKET``), a pure function of raw + settings::
     catalog/catalog.jsonld, catalog/catalog.csv             DCAT-AP and SCDL catalogue
     _state/partitions/{siren|all}/{annee}.json              partition manifests (If-Match concurrency)
     _state/dirty/{siren|all}/{annee}                        partitions awaiting (re)publication
+    _state/lake/{annee}.json                                compacted year manifest (If-Match concurrency)
+    _state/lake/manifest.json                               state of public/lake/manifest.json (If-Match)
+    _state/lake-pending/{annee}/{token}                     years awaiting the debounced read step
+                                                            (national SCDL file + compacted datasets)
     _state/awaiting-flux/{flux}/{id_e}/{id_d}.json          acts withheld for lack of a flux definition
                                                             (decided again when the definition arrives)
     _state/publish/state.json                               what was published where (ids, checksums)
@@ -218,6 +232,55 @@ def parse_partition_key(key: str) -> tuple[str, int] | None:
     """``…/siren=X/annee=Y/…`` → ``(X, Y)``."""
     match = re.search(r"siren=([0-9A-Za-z]+)/annee=(\d{4})/", key)
     return (match.group(1), int(match.group(2))) if match else None
+
+
+# ----------------------------------------------------------------- compacted read datasets (the "lake")
+LAKE_PREFIX = "public/lake/"
+LAKE_DATASETS = ("actes", "comptes", "comptes_nationaux")
+LAKE_MANIFEST_KEY = f"{LAKE_PREFIX}manifest.json"
+LAKE_STATE_PREFIX = f"{STATE_PREFIX}lake/"
+LAKE_MANIFEST_STATE_KEY = f"{LAKE_STATE_PREFIX}manifest.json"
+LAKE_PENDING_PREFIX = f"{STATE_PREFIX}lake-pending/"
+_LAKE_KEY = re.compile(r"public/lake/(actes|comptes|comptes_nationaux)/annee=([0-9]{4})/data\.parquet")
+_PENDING_KEY = re.compile(r"_state/lake-pending/([0-9]{4})/([0-9a-f]{32})")
+
+
+def _year(annee: int) -> int:
+    annee = int(annee)
+    if not 1000 <= annee <= 9999:
+        raise ValueError(f"Bad year {annee}")
+    return annee
+
+
+def lake_key(dataset: str, annee: int) -> str:
+    """``public/lake/{actes|comptes|comptes_nationaux}/annee={annee}/data.parquet``: one file per year."""
+    if dataset not in LAKE_DATASETS:
+        raise ValueError(f"Unknown compacted dataset: {dataset!r}")
+    return f"{LAKE_PREFIX}{dataset}/annee={_year(annee):04d}/data.parquet"
+
+
+def parse_lake_key(key: str) -> tuple[str, int] | None:
+    """``public/lake/{dataset}/annee={annee}/data.parquet`` → ``(dataset, annee)``."""
+    match = _LAKE_KEY.fullmatch(key or "")
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+def lake_state_key(annee: int) -> str:
+    """Manifest of one compacted year (the public partitions' ETags it was built from)."""
+    return f"{LAKE_STATE_PREFIX}{_year(annee):04d}.json"
+
+
+def lake_pending_key(annee: int, token: str) -> str:
+    """One marker per write (never overwritten): the read step deletes exactly the markers it saw."""
+    if not re.fullmatch(r"[0-9a-f]{32}", token or ""):
+        raise ValueError(f"Pending token must be 32 hex digits: {token!r}")
+    return f"{LAKE_PENDING_PREFIX}{_year(annee):04d}/{token}"
+
+
+def parse_lake_pending_key(key: str) -> tuple[int, str] | None:
+    """``_state/lake-pending/{annee}/{token}`` → ``(annee, token)``."""
+    match = _PENDING_KEY.fullmatch(key or "")
+    return (int(match.group(1)), match.group(2)) if match else None
 
 
 def public_document_key(document_id: str, file_name: str) -> str:
