@@ -2,7 +2,9 @@
 
 The shared layer gets the light dependencies; the two heavy ones ship only with the functions that need
 them (pyarrow with normalize and marches; duckdb with api and admin, whose queue reads the internal
-Parquet), so every function + layer stays under Lambda's 250 MB unzipped limit. boto3 is provided by the
+Parquet), so every function + layer stays under Lambda's 250 MB unzipped limit. The OCR wheels (the ``ocr``
+extra: tesserocr, Pillow) ship only with the OCR function, which has pypdfium2 but no pyarrow/duckdb: the
+normaliser + layer has no room left for them. boto3 is provided by the
 Lambda runtime but pinned here too, for reproducible behaviour.
 ``--check`` exits 1 when a file is out of date (used by the test suite).
 """
@@ -19,8 +21,12 @@ HEADER = "# Generated from pyproject.toml by `make requirements` — do not edit
 PLACEMENT: dict[str, str | tuple[str, ...]] = {
     "pyarrow": ("functions/normalize/requirements.txt", "functions/marches/requirements.txt"),
     "duckdb": ("functions/api/requirements.txt", "functions/admin/requirements.txt"),
-    "pypdfium2": "functions/normalize/requirements.txt",
+    "pypdfium2": ("functions/normalize/requirements.txt", "functions/ocr/requirements.txt"),
+    "tesserocr": "functions/ocr/requirements.txt",
+    "pillow": "functions/ocr/requirements.txt",
 }
+#: optional-dependency groups shipped to Lambda (each of their packages must have a PLACEMENT)
+EXTRAS = ("ocr",)
 LAYER = "layers/shared/requirements.txt"
 FUNCTIONS = (
     "functions/capture",
@@ -29,6 +35,7 @@ FUNCTIONS = (
     "functions/api",
     "functions/admin",
     "functions/marches",
+    "functions/ocr",
 )
 
 
@@ -42,12 +49,16 @@ def expected_files() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     files: dict[str, list[str]] = {LAYER: []}
     files.update({f"{function}/requirements.txt": [] for function in FUNCTIONS})
-    for requirement in project["dependencies"]:
+    extras = [r for extra in EXTRAS for r in project["optional-dependencies"][extra]]
+    for requirement in [*project["dependencies"], *extras]:
         # typer/rich are the CLI; PyJWT/cryptography verify tokens under `regate serve` (API Gateway's JWT
         # authorizer does it in AWS): not needed in Lambda.
         if _name(requirement) in {"typer", "rich", "pyjwt", "cryptography"}:
             continue
-        placed = PLACEMENT.get(_name(requirement), LAYER)
+        default = None if requirement in extras else LAYER
+        placed = PLACEMENT.get(_name(requirement), default)
+        if placed is None:
+            raise SystemExit(f"{requirement}: an extra shipped to Lambda needs a PLACEMENT")
         for path in (placed,) if isinstance(placed, str) else placed:
             files[path].append(requirement)
     return {path: HEADER + "".join(f"{line}\n" for line in sorted(lines)) for path, lines in files.items()}

@@ -363,6 +363,14 @@ class Settings(BaseSettings):
     search_tessdata_dir: str = Field(
         default="", description="Folder holding fra.traineddata; empty = the copy shipped with regate"
     )
+    search_ocr_queue_url: str = Field(
+        default="",
+        description="SQS queue of the OCR function: the normaliser sends it each text stored "
+        "ocr_indisponible (empty: no OCR requests, e.g. where the normaliser has OCR itself)",
+    )
+    normalize_queue_url: str = Field(
+        default="", description="SQS queue of the normaliser (the OCR function asks it to redo an act)"
+    )
     search_index_enabled: bool = Field(
         default=True, description="The normaliser extracts public documents' text and updates the index"
     )

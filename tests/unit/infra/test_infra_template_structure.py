@@ -74,6 +74,7 @@ def test_functions_use_python313_the_shared_layer_and_existing_handlers(template
         "ApiFunction",
         "AdminFunction",
         "MarchesFunction",
+        "OcrFunction",
     }
     for function in functions.values():
         props = function["Properties"]
@@ -115,9 +116,9 @@ def test_read_step_is_scheduled_and_debounced(template) -> None:
 
 def test_queues_have_dead_letter_queues_and_partial_batch_failures(template) -> None:
     resources = template["Resources"]
-    for queue in ("NormalizeQueue", "PublishQueue"):
+    for queue in ("NormalizeQueue", "PublishQueue", "OcrQueue"):
         assert "deadLetterTargetArn" in resources[queue]["Properties"]["RedrivePolicy"]
-    for function in ("NormalizeFunction", "PublishFunction"):
+    for function in ("NormalizeFunction", "PublishFunction", "OcrFunction"):
         sqs_events = [e for e in resources[function]["Properties"]["Events"].values() if e["Type"] == "SQS"]
         assert sqs_events and all(
             e["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for e in sqs_events
@@ -128,7 +129,12 @@ def test_queues_have_dead_letter_queues_and_partial_batch_failures(template) -> 
         for a in alarms.values()
         if a["Properties"]["Namespace"] == "AWS/SQS"
     }
-    assert dlq_alarms == {"CaptureDLQ.QueueName", "NormalizeDLQ.QueueName", "PublishDLQ.QueueName"}
+    assert dlq_alarms == {
+        "CaptureDLQ.QueueName",
+        "NormalizeDLQ.QueueName",
+        "PublishDLQ.QueueName",
+        "OcrDLQ.QueueName",
+    }
     assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms.values())
 
 
@@ -244,3 +250,29 @@ def test_marches_function_writes_where_the_layout_says() -> None:
         assert f'"${{RawBucket.Arn}}/{prefix}*"' in text
     for prefix in (layout.DECP_PREFIX, layout.DECP_QUARANTINE_PREFIX, layout.PUBLIC_MARCHES_PREFIX):
         assert f'"${{CuratedBucket.Arn}}/{prefix}*"' in text
+
+
+def test_ocr_function_ships_the_ocr_wheels_without_the_heavy_ones_and_is_least_privilege(template) -> None:
+    """OCR runs in its own function (tesserocr + Pillow do not fit beside pyarrow in the normaliser)."""
+    requirements = (REPO_ROOT / "functions" / "ocr" / "requirements.txt").read_text(encoding="utf-8").lower()
+    names = {line.split("==")[0] for line in requirements.splitlines() if line and not line.startswith("#")}
+    assert names == {"pypdfium2", "tesserocr", "pillow"}
+    normalize = (REPO_ROOT / "functions" / "normalize" / "requirements.txt").read_text(encoding="utf-8")
+    assert "tesserocr" not in normalize.lower() and "pillow" not in normalize.lower()
+    resources = template["Resources"]
+    ocr = resources["OcrFunction"]["Properties"]
+    assert ocr["Environment"]["Variables"]["REGATE_NORMALIZE_QUEUE_URL"] == {"Ref": "NormalizeQueue"}
+    statements = [s for p in ocr["Policies"] if "Statement" in p for s in p["Statement"]]
+    actions = {a for s in statements for a in s["Action"]}
+    assert actions == {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}
+    put = next(s for s in statements if s["Action"] == ["s3:PutObject"])
+    assert put["Resource"] == {"Sub": "${CuratedBucket.Arn}/_text/*"}
+    assert [p for p in ocr["Policies"] if "SQSSendMessagePolicy" in p] == [
+        {"SQSSendMessagePolicy": {"QueueName": {"GetAtt": "NormalizeQueue.QueueName"}}}
+    ]
+    (event,) = ocr["Events"].values()
+    assert event["Properties"]["Queue"] == {"GetAtt": "OcrQueue.Arn"}
+    assert event["Properties"]["BatchSize"] == 1
+    normalizer = resources["NormalizeFunction"]["Properties"]
+    assert normalizer["Environment"]["Variables"]["REGATE_SEARCH_OCR_QUEUE_URL"] == {"Ref": "OcrQueue"}
+    assert {"SQSSendMessagePolicy": {"QueueName": {"GetAtt": "OcrQueue.QueueName"}}} in normalizer["Policies"]

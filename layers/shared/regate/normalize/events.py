@@ -11,7 +11,10 @@ The normalise queue receives EventBridge S3 events (``Object Created`` / ``Objec
 * curated back-office objects ``config/decisions/{siren}/…`` and ``config/collectivites/{siren}.json``
   (written by the write API) — the SIREN is in the key: its acts whose decision inputs changed are decided
   again (:meth:`Normalizer.refresh_sirens` compares each pointer's inputs digest, so one decision costs one
-  re-normalisation, not the collectivité's).
+  re-normalisation, not the collectivité's);
+* a :class:`~regate.search.ocr.Renormalisation` message from the OCR function (not an S3 event): the act's
+  scanned document now has its OCR text in the text store — normalise that document again, **forced** (its
+  raw file and decision inputs did not change, so the usual "unchanged" shortcut would skip it).
 
 Events only say *what* changed; the current state is always read from the buckets, so redelivered and
 out-of-order events converge.
@@ -33,6 +36,7 @@ from regate.normalize.decision import parse_overrides
 from regate.normalize.pipeline import DocumentOutcome, Normalizer, detail_key_ids
 from regate.normalize.reports import RunReport
 from regate.operator_files import FileProblem, has_errors, object_versions
+from regate.search.ocr import parse_renormalisation
 from regate.storage import layout
 from regate.storage.store import ObjectStore
 
@@ -50,10 +54,18 @@ class NormalizeTarget(BaseModel):
     id_d: str | None = None
     flux: str | None = None
     siren: str | None = None
+    force: bool = False
 
 
 def classify_event(body: Any, raw_bucket: str, curated_bucket: str) -> NormalizeTarget:
-    """EventBridge S3 event → target (raises a pydantic ``ValidationError`` for anything else)."""
+    """EventBridge S3 event (or a renormalisation request) → target (raises a pydantic ``ValidationError``
+    for anything else)."""
+    again = parse_renormalisation(body)
+    if again is not None:
+        key = layout.document_detail_key(again.id_e, again.id_d)
+        return NormalizeTarget(
+            kind="document", bucket=raw_bucket, key=key, id_e=again.id_e, id_d=again.id_d, force=True
+        )
     parsed = parse(event=body, model=S3EventNotificationEventBridgeModel)
     bucket, key = parsed.detail.bucket.name, unquote_plus(parsed.detail.object.key)
     version = parsed.detail.object.version_id
@@ -149,7 +161,9 @@ class EventBatch:
 
     def add(self, target: NormalizeTarget) -> None:
         if target.kind == "document" and target.id_e and target.id_d:
-            self.outcomes.append(self.normalizer.normalize_document(target.id_e, target.id_d, self.report))
+            self.outcomes.append(
+                self.normalizer.normalize_document(target.id_e, target.id_d, self.report, force=target.force)
+            )
         elif target.kind == "flux" and target.flux:
             self.fluxes.add(target.flux)
         elif target.kind == "config":

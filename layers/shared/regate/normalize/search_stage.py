@@ -17,6 +17,11 @@ and memory, hostile file) is indexed by its name only, with a warning; the batch
 itself cannot be written (S3 down), the error is reported and the batch's pointers are not committed, so
 the next run redoes these acts (records unchanged cost nothing) and the index catches up — never a full
 rebuild.
+
+Where the normaliser cannot OCR (its AWS package has no room for the OCR wheels), a document whose text is
+stored ``ocr_indisponible`` is sent, when ``REGATE_SEARCH_OCR_QUEUE_URL`` is set, to the OCR function
+(:mod:`regate.search.ocr`), which stores the OCR text and has the act normalised again. A failure to send
+is handled like an index failure (reported, pointers not committed: the next run sends again).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -32,6 +38,7 @@ from regate.normalize.reports import WarningItem
 from regate.search.documents import NonPublic, PublicDocument
 from regate.search.extract import ExtractionLimits, ExtractionWorker
 from regate.search.index import IndexedDocument, IndexEntry
+from regate.search.ocr import OCR_UNAVAILABLE, OcrRequest, make_sqs_client, send_messages
 from regate.search.remote import ActeRetire, IndexUpdater
 from regate.search.textstore import TextStore
 from regate.storage.store import ObjectStore
@@ -48,6 +55,9 @@ class StageResult:
     failed_documents: int = 0
     warnings: list[tuple[str, str, str | None, str | None]] = field(default_factory=list)
     error: str | None = None
+    ocr_requests: list[OcrRequest] = field(default_factory=list)
+    ocr_sent: int = 0
+    ocr_error: str | None = None
 
 
 class SearchStage:
@@ -60,8 +70,10 @@ class SearchStage:
         updater: IndexUpdater,
         limits: ExtractionLimits,
         worker_factory: Callable[[ExtractionLimits], ExtractionWorker] = ExtractionWorker,
+        ocr_sender: Callable[[list[OcrRequest]], int] | None = None,
     ) -> None:
         self.raw = raw
+        self.ocr_sender = ocr_sender
         self.texts = texts
         self.updater = updater
         self.limits = limits
@@ -73,11 +85,14 @@ class SearchStage:
         """The stage of a deployment, or ``None`` when ``REGATE_SEARCH_INDEX_ENABLED`` is false."""
         if not getattr(settings, "search_index_enabled", True):
             return None
+        queue_url = getattr(settings, "search_ocr_queue_url", "")
+        sender = partial(_send_ocr_requests, settings, queue_url) if queue_url else None
         return cls(
             raw,
             TextStore(curated),
             IndexUpdater.from_settings(curated, settings),
             ExtractionLimits.from_settings(settings),
+            ocr_sender=sender,
         )
 
     # ------------------------------------------------------------------------------ entry point
@@ -117,6 +132,14 @@ class SearchStage:
             except Exception as exc:  # the index is a derived view: report, and let the next run redo it
                 logger.exception("Mise à jour de l'index de recherche impossible")
                 result.error = f"{type(exc).__name__}: {str(exc)[:300]}"
+                for outcome in outcomes:
+                    outcome.commit = None
+        if result.ocr_requests and self.ocr_sender is not None:
+            try:
+                result.ocr_sent = self.ocr_sender(result.ocr_requests)
+            except Exception as exc:  # like the index: reported, and the next run sends them again
+                logger.exception("Demandes d'OCR non envoyées")
+                result.ocr_error = f"{type(exc).__name__}: {str(exc)[:300]}"
                 for outcome in outcomes:
                     outcome.commit = None
         _report(result, report)
@@ -203,6 +226,17 @@ class SearchStage:
             result.extracted += 1
         else:
             result.reused += 1
+        if text.motif == OCR_UNAVAILABLE and self.ocr_sender is not None:
+            result.ocr_requests.append(
+                OcrRequest(
+                    id_e=record.id_e,
+                    id_d=record.id_d,
+                    siren=record.siren,
+                    annee=record.annee,
+                    document_id=public.document_id,
+                    sha256=public.sha256,
+                )
+            )
         if text.statut != "complet":
             result.failed_documents += text.statut == "echec"
             result.warnings.append(
@@ -225,6 +259,10 @@ def ocr_available(limits: ExtractionLimits) -> bool:
 
     folder = Path(tessdata_dir(limits.tessdata_dir))
     return importlib.util.find_spec("tesserocr") is not None and (folder / "fra.traineddata").is_file()
+
+
+def _send_ocr_requests(settings: Any, queue_url: str, requests: list[OcrRequest]) -> int:
+    return send_messages(make_sqs_client(settings), queue_url, requests)
 
 
 def _retire(
@@ -250,6 +288,8 @@ def _report(result: StageResult, report: Any) -> None:
         report.add("warnings", WarningItem(code=code, message=message, id_e=id_e, id_d=id_d))
     if result.error:
         report.add("errors", WarningItem(code="recherche_index_echec", message=result.error))
+    if result.ocr_error:
+        report.add("errors", WarningItem(code="recherche_ocr_demande_echec", message=result.ocr_error))
 
 
 def apply_stage(stage: SearchStage | None, outcomes: Iterable[Any], report: Any) -> None:
