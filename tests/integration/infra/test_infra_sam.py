@@ -128,6 +128,7 @@ def test_sam_build_and_unzipped_sizes(tmp_path: Path) -> None:
         "PublishFunction",
         "ApiFunction",
         "AdminFunction",
+        "OcrFunction",
     ):
         total = _size(build_dir / function) + layer
         report[function] = total
