@@ -180,3 +180,53 @@ def test_an_odd_matiere_does_not_keep_the_act_out(matiere: str) -> None:
     _stage(updater, FakeRaw()).apply([outcome])
     [(upserts, _)] = updater.calls
     assert upserts[0].acte_id == "a" and upserts[0].matiere_code in (None, matiere or None)
+
+
+class ScanTexts(FakeTexts):
+    """Every text is a scan this package cannot OCR (the normaliser's AWS package)."""
+
+    def ensure(self, document, read_bytes, limits, worker=None, redo_partial=False):  # type: ignore[no-untyped-def]
+        text, _ = super().ensure(document, read_bytes, limits, worker, redo_partial)
+        return text.model_copy(update={"statut": "partiel", "motif": "ocr_indisponible"}), True
+
+
+def _ocr_stage(updater: FakeUpdater, raw: FakeRaw, sender: Any) -> SearchStage:
+    texts: Any = ScanTexts()
+    return SearchStage(raw, texts, updater, ExtractionLimits(), worker_factory=FakeWorker, ocr_sender=sender)  # type: ignore[arg-type]
+
+
+def _scan(name: str, role: str) -> SimpleNamespace:
+    return SimpleNamespace(
+        **{**vars(_doc(name, role)), "document_id": hashlib.sha256(name.encode()).hexdigest()[:32]}
+    )
+
+
+def test_scans_stored_without_ocr_are_sent_to_the_ocr_queue_once_per_document() -> None:
+    sent: list[Any] = []
+    outcomes = [_outcome("a", "publier", [_scan("acte-a", "acte"), _scan("annexe-a", "annexe")])]
+    outcomes[0].record.annee = 2024
+    result = _ocr_stage(
+        FakeUpdater(), FakeRaw(), lambda requests: sent.extend(requests) or len(requests)
+    ).apply(outcomes)
+    assert [(r.id_d, r.siren, r.annee, r.sha256) for r in sent] == [
+        ("a", SIREN, 2024, hashlib.sha256(b"acte-a").hexdigest()),
+        ("a", SIREN, 2024, hashlib.sha256(b"annexe-a").hexdigest()),
+    ]
+    assert result.ocr_sent == 2 and result.ocr_error is None and outcomes[0].commit is not None
+    withheld = [_outcome("s", "retenir", [_scan("acte-s", "acte")])]
+    sent.clear()
+    _ocr_stage(FakeUpdater(), FakeRaw(), lambda requests: sent.extend(requests) or len(requests)).apply(
+        withheld
+    )
+    assert sent == []  # a withheld act's documents are never sent anywhere
+
+
+def test_ocr_requests_that_cannot_be_sent_cancel_the_commits() -> None:
+    def refusing(requests: Any) -> int:
+        raise OSError("SQS indisponible")
+
+    outcomes = [_outcome("a", "publier", [_scan("acte-a", "acte")])]
+    outcomes[0].record.annee = 2024
+    result = _ocr_stage(FakeUpdater(), FakeRaw(), refusing).apply(outcomes)
+    assert result.ocr_error and "SQS indisponible" in result.ocr_error
+    assert outcomes[0].commit is None  # the next run redoes the act and sends again
