@@ -15,8 +15,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
+from regate.normalize.search_stage import ocr_document
 from regate.search.extract import ExtractionLimits, ExtractionWorker
-from regate.search.ocr import OcrRequest, Renormalisation, make_sqs_client, ocr_document, send_messages
+from regate.search.ocr import OcrRequest, Renormalisation, make_sqs_client, send_messages
 from regate.settings import Settings, get_settings
 from regate.storage import ObjectStore, make_s3_client
 

@@ -16,9 +16,10 @@ import boto3
 import pytest
 
 from regate.clock import FakeClock
+from regate.normalize.search_stage import ocr_document
 from regate.search.engine import search
 from regate.search.extract import ExtractionLimits
-from regate.search.ocr import OcrRequest, ocr_document
+from regate.search.ocr import OcrRequest
 from regate.search.remote import IndexReader
 from regate.storage import layout
 from regate_local.runtime.events import sqs_batch

@@ -26,17 +26,19 @@ is handled like an index failure (reported, pointers not committed: the next run
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from regate.normalize.records import ActeRecord
 from regate.normalize.reports import WarningItem
 from regate.search.documents import NonPublic, PublicDocument
-from regate.search.extract import ExtractionLimits, ExtractionWorker
+from regate.search.extract import ExtractedText, ExtractionLimits, ExtractionWorker
 from regate.search.index import IndexedDocument, IndexEntry
 from regate.search.ocr import OCR_UNAVAILABLE, OcrRequest, make_sqs_client, send_messages
 from regate.search.remote import ActeRetire, IndexUpdater
@@ -248,6 +250,61 @@ class SearchStage:
                 )
             )
         return IndexedDocument.from_public(document, text)
+
+
+@dataclass(frozen=True)
+class OcrOutcome:
+    """What one request became: ``ocr`` (text stored, act to re-normalise) or ``ignore`` (with why)."""
+
+    statut: Literal["ocr", "ignore"]
+    motif: str
+    text: ExtractedText | None = None
+
+
+def ocr_document(
+    request: OcrRequest,
+    raw: ObjectStore,
+    curated: ObjectStore,
+    limits: ExtractionLimits,
+    worker: ExtractionWorker | None = None,
+) -> OcrOutcome:
+    """OCR one requested document if its act still publishes it; store the text (never raises for the PDF).
+
+    Raises :class:`RuntimeError` when OCR is still unavailable here (a broken package: the message goes
+    to the DLQ, alarmed, instead of looping through the normaliser).
+    """
+    found = curated.get_with_etag(request.record_key)
+    if found is None:
+        return OcrOutcome("ignore", "acte_absent")
+    try:
+        record = ActeRecord.model_validate(json.loads(found[0]))
+    except (ValueError, ValidationError):
+        return OcrOutcome("ignore", "acte_illisible")
+    if (record.id_e, record.id_d, record.siren) != (request.id_e, request.id_d, request.siren):
+        return OcrOutcome("ignore", "acte_different")
+    if record.decision.decision != "publier":
+        return OcrOutcome("ignore", "acte_non_publie")
+    public = next(
+        (d for d in record.documents if (d.document_id, d.sha256) == (request.document_id, request.sha256)),
+        None,
+    )
+    if public is None:
+        return OcrOutcome("ignore", "document_non_public")
+    document = PublicDocument.declare(
+        acte_id=record.acte_id,
+        document_id=public.document_id,
+        sha256=public.sha256,
+        role=public.role,
+        nom=public.nom,
+        decision=record.decision.decision,
+        annexe_publique=public.role == "annexe",  # the record holds only the annexes made public
+    )
+    text, _ = TextStore(curated).ensure(
+        document, lambda: raw.get_bytes(public.raw_key), limits, worker, redo_partial=True
+    )
+    if text.motif == OCR_UNAVAILABLE:
+        raise RuntimeError("OCR indisponible dans la fonction OCR (tesserocr ou fra.traineddata absent)")
+    return OcrOutcome("ocr", text.statut, text)
 
 
 def ocr_available(limits: ExtractionLimits) -> bool:

@@ -1,11 +1,11 @@
-"""OCR out of the normaliser: the messages between the normaliser and the OCR function, and the OCR step.
+"""OCR out of the normaliser: the messages between the normaliser and the OCR function.
 
 In AWS the normaliser's package has no room for tesserocr + Pillow (pyarrow fills the 250 MB), so a scan
 it extracts is stored ``ocr_indisponible``. When ``REGATE_SEARCH_OCR_QUEUE_URL`` is set it then sends one
-:class:`OcrRequest` per such document; the OCR function (``functions/ocr``, with the OCR wheels and without
-pyarrow/duckdb) runs :func:`ocr_document` — the same bounded extraction, now with OCR — which writes the
-text store entry, then asks the normaliser (its own queue, :class:`Renormalisation`) to normalise the act
-again: the normaliser stays the only writer of the index, and that run finds the text in the store.
+:class:`OcrRequest` per such document; the OCR function (``functions/ocr``: OCR wheels, no pyarrow/duckdb)
+runs :func:`regate.normalize.search_stage.ocr_document` (the same bounded extraction, with OCR), which
+writes the text store entry, then sends a :class:`Renormalisation` to the normaliser's queue: the
+normaliser stays the only writer of the index, and that run finds the text in the store.
 
 The request only says *which* document; the OCR step reads the act's **current** record and extracts only
 if the act is still ``publier`` and the document is still one of its public documents (nothing withheld is
@@ -14,18 +14,12 @@ read). A request for anything else is dropped with its reason; a hostile body is
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from regate.search.documents import PublicDocument
-from regate.search.extract import ExtractedText, ExtractionLimits, ExtractionWorker
-from regate.search.textstore import TextStore
 from regate.storage import layout
-from regate.storage.store import ObjectStore
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 OCR_UNAVAILABLE = "ocr_indisponible"
@@ -83,63 +77,6 @@ def send_messages(sqs: Any, queue_url: str, messages: Iterable[BaseModel]) -> in
         if failed:
             raise RuntimeError(f"SQS a refusé {len(failed)} message(s) : {failed[0].get('Code')}")
     return len(bodies)
-
-
-@dataclass(frozen=True)
-class OcrOutcome:
-    """What one request became: ``ocr`` (text stored, act to re-normalise) or ``ignore`` (with why)."""
-
-    statut: Literal["ocr", "ignore"]
-    motif: str
-    text: ExtractedText | None = None
-
-
-def ocr_document(
-    request: OcrRequest,
-    raw: ObjectStore,
-    curated: ObjectStore,
-    limits: ExtractionLimits,
-    worker: ExtractionWorker | None = None,
-) -> OcrOutcome:
-    """OCR one requested document if its act still publishes it; store the text (never raises for the PDF).
-
-    Raises :class:`RuntimeError` when OCR is still unavailable here (a broken package: the message goes
-    to the DLQ, alarmed, instead of looping through the normaliser).
-    """
-    from regate.normalize.records import ActeRecord  # the normaliser's record: the current decision
-
-    found = curated.get_with_etag(request.record_key)
-    if found is None:
-        return OcrOutcome("ignore", "acte_absent")
-    try:
-        record = ActeRecord.model_validate(json.loads(found[0]))
-    except (ValueError, ValidationError):
-        return OcrOutcome("ignore", "acte_illisible")
-    if (record.id_e, record.id_d, record.siren) != (request.id_e, request.id_d, request.siren):
-        return OcrOutcome("ignore", "acte_different")
-    if record.decision.decision != "publier":
-        return OcrOutcome("ignore", "acte_non_publie")
-    public = next(
-        (d for d in record.documents if (d.document_id, d.sha256) == (request.document_id, request.sha256)),
-        None,
-    )
-    if public is None:
-        return OcrOutcome("ignore", "document_non_public")
-    document = PublicDocument.declare(
-        acte_id=record.acte_id,
-        document_id=public.document_id,
-        sha256=public.sha256,
-        role=public.role,
-        nom=public.nom,
-        decision=record.decision.decision,
-        annexe_publique=public.role == "annexe",  # the record holds only the annexes made public
-    )
-    text, _ = TextStore(curated).ensure(
-        document, lambda: raw.get_bytes(public.raw_key), limits, worker, redo_partial=True
-    )
-    if text.motif == OCR_UNAVAILABLE:
-        raise RuntimeError("OCR indisponible dans la fonction OCR (tesserocr ou fra.traineddata absent)")
-    return OcrOutcome("ocr", text.statut, text)
 
 
 def make_sqs_client(settings: Any) -> Any:
