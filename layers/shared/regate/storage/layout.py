@@ -38,6 +38,7 @@ Curated bucket (``REGATE_CURATED_BUCKET``), a pure function of raw + settings::
     _state/awaiting-flux/{flux}/{id_e}/{id_d}.json          acts withheld for lack of a flux definition
                                                             (decided again when the definition arrives)
     _state/publish/state.json                               what was published where (ids, checksums)
+    _state/publish/budgets.json                             the same for the budget files (flux/budgets)
     _state/runs/{stage}/latest.json                         last run report per stage
     _cache/siret/{siren}.json                               SIRET resolution cache
 
@@ -588,6 +589,11 @@ def parse_scdl_budgets_key(key: str) -> tuple[str, int] | None:
 def budgets_parquet_key(siren: str, annee: int, public: bool = False) -> str:
     prefix = PUBLIC_BUDGETS_PARQUET_PREFIX if public else BUDGETS_PARQUET_PREFIX
     return f"{prefix}siren={safe_segment(siren, 'siren')}/annee={int(annee)}/data.parquet"
+
+
+#: what the budgets publisher published where (same shape as ``PUBLISH_STATE_KEY``), and its run report stage
+BUDGETS_PUBLISH_STATE_KEY = f"{STATE_PREFIX}publish/budgets.json"
+BUDGETS_PUBLISH_STAGE = "publish-budgets"
 
 
 def budget_partition_manifest_key(siren: str, annee: int) -> str:
