@@ -348,9 +348,8 @@ class Filtres:
     def where(self) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         args: list[Any] = []
-        if self.sirens:
-            clauses.append(f"siren IN ({', '.join('?' for _ in self.sirens)})")
-            args.extend(self.sirens)
+        # ``sirens`` select partitions (:meth:`BudgetsQuery.partitions`): the collectivité whose act carried
+        # the budget, as in the file's path, even when the TOTEM names another SIRET (a warning upstream)
         if self.chapitres:
             clauses.append(f"contnat IN ({', '.join('?' for _ in self.chapitres)})")
             args.extend(self.chapitres)
