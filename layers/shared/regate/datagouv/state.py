@@ -110,10 +110,10 @@ def save_state(
         except PreconditionFailed:
             newer, etag = load_state(store, key)
             merged: dict[str, Any] = dict(newer.datasets)
-            for key in touched:
-                if key in state.datasets:
-                    merged[key] = state.datasets[key]
-            for key in removed:
-                merged.pop(key, None)
+            for name in touched:
+                if name in state.datasets:
+                    merged[name] = state.datasets[name]
+            for name in removed:
+                merged.pop(name, None)
             state = newer.model_copy(update={"datasets": merged, "mode": state.mode})
     raise PreconditionFailed(key)
