@@ -257,9 +257,9 @@ def api_figures(lines: int, reps: int = 10) -> None:
 
     from regate.api.app import build_services, create_app
     from regate.api.collectivites import EmptyDirectory
-    from regate.api.local_server import http_api_event
     from regate.settings import Settings
     from regate.storage import ObjectStore, make_s3_client
+    from regate_local.serve.server import http_api_event
 
     n_coll = max(1, lines // (PER_PARTITION * len(API_YEARS)))
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

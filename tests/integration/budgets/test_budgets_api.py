@@ -16,7 +16,6 @@ import pytest
 
 from regate.api.app import build_services, create_app
 from regate.api.collectivites import EmptyDirectory
-from regate.api.local_server import http_api_event
 from regate.clock import FakeClock
 from regate.flux.budgets.chain import (
     BudgetEntry,
@@ -28,6 +27,7 @@ from regate.flux.budgets.convert import convert_document
 from regate.flux.budgets.totem import read_totem
 from regate.storage import layout
 from regate_local.budgets.totem_generator import generate_totem
+from regate_local.serve.server import http_api_event
 
 pytestmark = pytest.mark.integration
 

@@ -204,8 +204,8 @@ def layout_years(curated_store) -> list[tuple[str, int]]:
 def publish(curated_store, portal_url: str, clock):
     from regate.datagouv.client import DATAGOUV_RETRY_STATUSES, DatagouvClient
     from regate.datagouv.publisher import PublishOptions
-    from regate.datagouv.simulator import DEMO_API_KEY, DEMO_ORG_SLUG
     from regate.flux.budgets.publication import publish_budgets
+    from regate_local.datagouv_sim import DEMO_API_KEY, DEMO_ORG_SLUG
 
     policy = RetryPolicy(max_attempts=2, backoff_base=0.0, retry_statuses=DATAGOUV_RETRY_STATUSES)
     client = DatagouvClient(portal_url, DEMO_API_KEY, RetryingSession(policy, clock=clock))
@@ -223,8 +223,8 @@ def publish(curated_store, portal_url: str, clock):
 def test_budgets_capture_to_publication_and_api(sim, raw_store, curated_store, settings, s3_client, tmp_path):
     from regate.api.app import build_services, create_app
     from regate.api.collectivites import EmptyDirectory
-    from regate.api.local_server import http_api_event
-    from regate.datagouv.simulator import DatagouvSimulator
+    from regate_local.datagouv_sim import DatagouvSimulator
+    from regate_local.serve.server import http_api_event
 
     clock = FakeClock(datetime(2026, 1, 10, 9, 0, tzinfo=UTC))
     portal = DatagouvSimulator()

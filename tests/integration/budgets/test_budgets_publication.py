@@ -16,13 +16,13 @@ from regate.clock import FakeClock
 from regate.datagouv.client import DatagouvClient
 from regate.datagouv.models import AuthError
 from regate.datagouv.publisher import PublishOptions
-from regate.datagouv.simulator import DEMO_API_KEY, DEMO_ORG_SLUG, DatagouvSimulator
 from regate.flux.budgets.convert import convert_document
 from regate.flux.budgets.publication import publish_budgets
 from regate.flux.budgets.scdl import validate_budget_csv, write_budget_csv
 from regate.flux.budgets.totem import read_totem
 from regate.storage import ObjectStore, layout
 from regate_local.budgets.totem_generator import generate_totem
+from regate_local.datagouv_sim import DEMO_API_KEY, DEMO_ORG_SLUG, DatagouvSimulator
 
 pytestmark = pytest.mark.integration
 
