@@ -16,6 +16,26 @@ Then the **API** figures (``--api-lines=N``, default 10 000 000 = national scale
 ``public/budgets/lignes/siren=…/annee=…/`` on a moto S3 server on loopback (1 000 lines per partition, two
 exercices), then typical requests resolved by the real resolver — cold (new container: empty cache, first
 listing, new DuckDB) and warm (p50/p95) — plus the process's peak RSS (no national table is held in memory).
+
+Measured 2026-12-02 on the 2-core shared dev machine (other benches and tests running), loopback moto:
+
+    python -c "from bench.budgets_bench import api_figures; api_figures(10_000_000, reps=5)"
+
+    10 000 000 lines, 10 000 partitions (5 000 collectivités × 2 exercices), generated + uploaded in 275 s
+                                  cold        warm p50 / p95
+    one collectivité-year        664 ms        68 /  140 ms
+    synthese                     414 ms       127 /  173 ms
+    filters + cursor sort        255 ms        51 /   63 ms
+    mreport dataid               463 ms        73 /  253 ms
+    national year, chapter     139 s        33.5 / 38.4 s      (peak RSS 1 056 MB)
+
+    at 1 000 000 lines (1 000 partitions): national year 4.4 s cold, 557 / 904 ms warm; the per-collectivité
+    requests 12–41 ms warm.
+
+Per-collectivité requests stay flat with the national size (partition pruning). A national request (no
+``siren``) opens one file per collectivité: at 10 M lines it is far beyond an API Gateway answer (29 s).
+The fix is a data product, not a query: a national Parquet per exercice, sorted by SIREN, written beside
+``scdl/budgets/all/{annee}.csv`` and read for requests without ``siren`` (not built yet).
 """
 
 from __future__ import annotations
