@@ -112,8 +112,15 @@ def _path(url: str | None) -> str:
 
 def test_listing_filters_fields_sort_and_cursor(api) -> None:
     lines = [line for e in api.entries for line in e.lignes]
-    body = _json(api("/v1/budgets?limit=1000"))
+    body = _json(api("/v1/budgets?limit=1000"))  # no siren: the national Parquet of each exercice
     assert body["total"] == len(lines) == len(body["data"])
+    assert api.curated.exists(layout.budgets_national_parquet_key(2025))
+    six = ",".join([RENNES, METRO, "200000001", "200000002", "200000003", "200000004"])  # > per-SIREN lists
+    assert _json(api(f"/v1/budgets?siren={six}&limit=1"))["total"] == len(lines)
+    # without the national file (an older deployment), the per-SIREN files answer the same
+    for annee in (2024, 2025):
+        api.curated.delete(layout.budgets_national_parquet_key(annee))
+    assert _json(api("/v1/budgets?limit=1000"))["data"] == body["data"]
     assert [r["siren"] for r in body["data"]] == sorted(r["siren"] for r in body["data"])
 
     rennes_bp = [x for x in lines if x.siren == RENNES and x.annee == 2025 and x.etape == "BP"]

@@ -381,7 +381,7 @@ class BudgetsQuery:
         self.services = services
         self._monotonic = monotonic
         self._lock = threading.Lock()
-        self._listing: tuple[float, tuple[Partition, ...]] | None = None
+        self._listing: tuple[float, tuple[Partition, ...], dict[int, Partition]] | None = None
         self._by_siren: dict[str, tuple[float, tuple[Partition, ...]]] = {}
         self.list_calls = 0
 
@@ -395,8 +395,21 @@ class BudgetsQuery:
         self.list_calls += 1
         return tuple(sorted(found, key=lambda p: (p.siren, p.annee)))
 
-    def partitions(self, filtres: Filtres, refresh: bool = False) -> list[Partition]:
-        """The partitions a filter can match (pruned on SIREN and year)."""
+    def _national(self) -> dict[int, Partition]:
+        """The national Parquet per exercice (``public/budgets/national/annee=…/``), as listed."""
+        found = {}
+        for item in self.services.curated.list_objects(layout.PUBLIC_BUDGETS_NATIONAL_PREFIX):
+            annee = layout.parse_budgets_national_parquet_key(item["Key"])
+            if annee is not None:
+                etag = item["ETag"].strip('"')
+                found[annee] = Partition(layout.NATIONAL, annee, item["Key"], etag, int(item.get("Size", 0)))
+        self.list_calls += 1
+        return found
+
+    def partitions(self, filtres: Filtres, refresh: bool = False, national: bool = True) -> list[Partition]:
+        """The partitions a filter can match (pruned on SIREN and year). Without ``siren``, an exercice's
+        national Parquet (one file, a row group per SIREN) stands for its per-SIREN files when it exists
+        (``national=False``: always the per-SIREN files, e.g. to list the collectivités)."""
         ttl = self.services.query.dataset.list_ttl_seconds
         prefix = layout.PUBLIC_BUDGETS_PARQUET_PREFIX
         with self._lock:
@@ -411,8 +424,11 @@ class BudgetsQuery:
                     listed.extend(cached[1])
             else:
                 if refresh or self._listing is None or now - self._listing[0] >= ttl:
-                    self._listing = (now, self._list(prefix))
+                    self._listing = (now, self._list(prefix), self._national())
                 listed = list(self._listing[1])
+                if national and not filtres.sirens:  # with SIRENs, their own files (pruning)
+                    whole = self._listing[2]
+                    listed = [p for p in listed if p.annee not in whole] + list(whole.values())
         return [
             p
             for p in listed
@@ -420,8 +436,8 @@ class BudgetsQuery:
             and (filtres.annee is None or p.annee == filtres.annee)
         ]
 
-    def version(self, filtres: Filtres) -> str:
-        return data_version(self.partitions(filtres), "budgets")
+    def version(self, filtres: Filtres, national: bool = True) -> str:
+        return data_version(self.partitions(filtres, national=national), "budgets")
 
     def run(self, filtres: Filtres, build: Callable[[Any, list[str]], Any]) -> tuple[Any, str]:
         """``build(cursor, files)`` (``cursor`` None when no file matches); retried once if a file changed."""
@@ -667,10 +683,10 @@ def register(
         from regate.flux.budgets import report
 
         filtres = Filtres(sirens=(params.dataid,) if params.dataid else ())
-        early = core.not_modified_or(app, s, mreport_version(query.version(filtres), today))
+        early = core.not_modified_or(app, s, mreport_version(query.version(filtres, national=False), today))
         if early is not None:
             return early
-        parts = query.partitions(filtres)
+        parts = query.partitions(filtres, national=False)  # the collectivités themselves
         version = data_version(parts, "budgets")
         if params.dataid is None:
             sirens = sorted({p.siren for p in parts})
