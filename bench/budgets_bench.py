@@ -119,7 +119,7 @@ def main(argv: list[str]) -> None:
     if "--no-api" not in argv:
         options = dict(a.lstrip("-").split("=", 1) for a in argv if "=" in a)
         api_lines = int(options.get("api-lines", 200_000 if "--quick" in argv else 10_000_000))
-        api_figures(api_lines, reps=int(options.get("reps", 10)))
+        api_figures(api_lines, reps=int(options.get("reps", 10)), national="--no-national" not in argv)
 
 
 def totem_figures(argv: list[str]) -> None:
@@ -246,7 +246,7 @@ def _budget_partition(index: int, siren: str, annee: int, rng: Any) -> Any:
     return pa.Table.from_pydict({f.name: column[f.name] for f in schema}, schema=schema)
 
 
-def _generate_budgets(store: Any, n_collectivites: int) -> list[str]:
+def _generate_budgets(store: Any, n_collectivites: int, national: bool = True) -> list[str]:
     from concurrent.futures import ThreadPoolExecutor
 
     import numpy as np
@@ -263,10 +263,18 @@ def _generate_budgets(store: Any, n_collectivites: int) -> list[str]:
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(one, [(i, s, a) for i, s in enumerate(sirens) for a in API_YEARS]))
+    if national:  # what the normaliser writes beside the national CSV (read for requests without siren)
+        from regate.flux.budgets.chain import _national_parquet
+
+        for annee in API_YEARS:
+            keys = [layout.budgets_parquet_key(s, annee, public=True) for s in sirens]
+            body = _national_parquet(store, keys)
+            assert body is not None
+            store.put_if_changed(layout.budgets_national_parquet_key(annee), body)
     return sirens
 
 
-def api_figures(lines: int, reps: int = 10) -> None:
+def api_figures(lines: int, reps: int = 10, national: bool = True) -> None:
     import logging
     import os
 
@@ -301,7 +309,7 @@ def api_figures(lines: int, reps: int = 10) -> None:
             )
         store = ObjectStore(client, settings.curated_bucket)
         started = time.perf_counter()
-        sirens = _generate_budgets(store, n_coll)
+        sirens = _generate_budgets(store, n_coll, national)
         total = n_coll * len(API_YEARS) * PER_PARTITION
         print(
             f"\nAPI dataset: {total:,} budget lines, {n_coll * len(API_YEARS):,} partitions "
