@@ -383,6 +383,7 @@ class BudgetsQuery:
         self._lock = threading.Lock()
         self._listing: tuple[float, tuple[Partition, ...], dict[int, Partition]] | None = None
         self._by_siren: dict[str, tuple[float, tuple[Partition, ...]]] = {}
+        self._national_only: tuple[float, dict[int, Partition]] | None = None
         self.list_calls = 0
 
     def _list(self, prefix: str) -> tuple[Partition, ...]:
@@ -406,6 +407,12 @@ class BudgetsQuery:
         self.list_calls += 1
         return found
 
+    def _national_listing(self, now: float, ttl: float, refresh: bool) -> dict[int, Partition]:
+        """The national files alone (a LIST of a few keys), cached like the other listings (lock held)."""
+        if refresh or self._national_only is None or now - self._national_only[0] >= ttl:
+            self._national_only = (now, self._national())
+        return self._national_only[1]
+
     def partitions(self, filtres: Filtres, refresh: bool = False, national: bool = True) -> list[Partition]:
         """The partitions a filter can match (pruned on SIREN and year). Without ``siren``, an exercice's
         national Parquet (one file, a row group per SIREN) stands for its per-SIREN files when it exists
@@ -422,6 +429,13 @@ class BudgetsQuery:
                         cached = (now, self._list(f"{prefix}siren={layout.safe_segment(siren, 'siren')}/"))
                         self._by_siren[siren] = cached
                     listed.extend(cached[1])
+            elif (
+                national
+                and filtres.annee is not None
+                and not filtres.sirens
+                and (whole := self._national_listing(now, ttl, refresh)).get(filtres.annee)
+            ):
+                listed = [whole[filtres.annee]]  # one exercice, national file: no listing of every SIREN
             else:
                 if refresh or self._listing is None or now - self._listing[0] >= ttl:
                     self._listing = (now, self._list(prefix), self._national())
