@@ -10,6 +10,32 @@ operations) is generated once, then three variants run alternately (median of 3)
 
 CPU time (``time.process_time``, robust on a shared machine) and wall time are printed, with the ratio
 to the floor, and the peak RSS of the process (everything streams: it does not grow with the file).
+
+Then the **API** figures (``--api-lines=N``, default 10 000 000 = national scale; ``--quick`` = 200 000;
+``--no-api`` skips them): budget lines generated vectorised with exactly ``budget_lines_schema()`` into
+``public/budgets/lignes/siren=…/annee=…/`` on a moto S3 server on loopback (1 000 lines per partition, two
+exercices), then typical requests resolved by the real resolver — cold (new container: empty cache, first
+listing, new DuckDB) and warm (p50/p95) — plus the process's peak RSS (no national table is held in memory).
+
+Measured 2026-12-02 on the 2-core shared dev machine (other benches and tests running), loopback moto:
+
+    python -c "from bench.budgets_bench import api_figures; api_figures(10_000_000, reps=5)"
+
+    10 000 000 lines, 10 000 partitions (5 000 collectivités × 2 exercices), generated + uploaded in 275 s
+                                  cold        warm p50 / p95
+    one collectivité-year        664 ms        68 /  140 ms
+    synthese                     414 ms       127 /  173 ms
+    filters + cursor sort        255 ms        51 /   63 ms
+    mreport dataid               463 ms        73 /  253 ms
+    national year, chapter     139 s        33.5 / 38.4 s      (peak RSS 1 056 MB)
+
+    at 1 000 000 lines (1 000 partitions): national year 4.4 s cold, 557 / 904 ms warm; the per-collectivité
+    requests 12–41 ms warm.
+
+Per-collectivité requests stay flat with the national size (partition pruning). A national request (no
+``siren``) opens one file per collectivité: at 10 M lines it is far beyond an API Gateway answer (29 s).
+The fix is a data product, not a query: a national Parquet per exercice, sorted by SIREN, written beside
+``scdl/budgets/all/{annee}.csv`` and read for requests without ``siren`` (not built yet).
 """
 
 from __future__ import annotations
@@ -89,6 +115,14 @@ def _timed(fn: Callable[[], int]) -> tuple[float, float, int]:
 
 
 def main(argv: list[str]) -> None:
+    totem_figures(argv)
+    if "--no-api" not in argv:
+        options = dict(a.lstrip("-").split("=", 1) for a in argv if "=" in a)
+        api_lines = int(options.get("api-lines", 200_000 if "--quick" in argv else 10_000_000))
+        api_figures(api_lines, reps=int(options.get("reps", 10)), national="--no-national" not in argv)
+
+
+def totem_figures(argv: list[str]) -> None:
     from regate_local.budgets.totem_generator import generate_totem
 
     quick = "--quick" in argv
@@ -138,3 +172,181 @@ def main(argv: list[str]) -> None:
             )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of the bench process: {peak:.0f} MB (file {size / 1e6:.0f} MB: streaming)")
+
+
+# ------------------------------------------------------------------------------------------------ API
+API_YEARS = (2024, 2025)
+PER_PARTITION = 1_000
+_CHAPITRES = (("011", "fonctionnement", "dépense"), ("012", "fonctionnement", "dépense"),
+              ("65", "fonctionnement", "dépense"), ("73", "fonctionnement", "recette"),
+              ("74", "fonctionnement", "recette"), ("21", "investissement", "dépense"),
+              ("16", "investissement", "recette"), ("10", "investissement", "recette"))  # fmt: skip
+_ETAPES = ("BP", "DM", "CA")
+
+
+def _budget_partition(index: int, siren: str, annee: int, rng: Any) -> Any:
+    """One partition of ``PER_PARTITION`` lines, an Arrow table of ``budget_lines_schema()`` (vectorised)."""
+    import datetime as dt
+    from decimal import Decimal
+
+    import numpy as np
+    import pyarrow as pa
+
+    from regate.flux.budgets.model import SCDL_NATDEC, Etape, budget_lines_schema
+
+    n = PER_PARTITION
+    schema = budget_lines_schema()
+    chap = rng.integers(0, len(_CHAPITRES), n)
+    etapes = np.array(_ETAPES)[rng.integers(0, len(_ETAPES), n)]
+    cents = rng.integers(0, 50_000_000, n)
+    amounts = pa.array([Decimal(int(c)) / 100 for c in cents], pa.decimal128(18, 2))
+    siret = f"{siren}{index % 100000:05d}"
+    column = {
+        "siren": pa.array([siren] * n),
+        "annee": pa.array([annee] * n, pa.int32()),
+        "siret": pa.array([siret] * n),
+        "nom": pa.array([f"COMMUNE {index}"] * n),
+        "cod_bud": pa.array(["00"] * n),
+        "etape": pa.array(etapes.tolist()),
+        "natdec": pa.array([SCDL_NATDEC[Etape(e)] for e in etapes.tolist()]),
+        "nomenclature": pa.array(["M57-M57_A"] * n),
+        "plan_de_comptes": pa.array(["2024/M57/M57_A"] * n),
+        "date_decision": pa.array([dt.date(annee, 3, 1)] * n, pa.date32()),
+        "date_scellement": pa.array(
+            [dt.datetime(annee, 3, 2, tzinfo=dt.UTC)] * n, pa.timestamp("us", tz="UTC")
+        ),
+        "document_id": pa.array([f"{index}.{e}" for e in etapes.tolist()]),
+        "ligne": pa.array(np.arange(1, n + 1, dtype=np.int32)),
+        "nature": pa.array([f"{_CHAPITRES[c][0]}{k % 90 + 10}" for k, c in enumerate(chap.tolist())]),
+        "nature_label": pa.array(["Compte"] * n),
+        "nature_label_source": pa.array(["plan"] * n),
+        "contnat": pa.array([_CHAPITRES[c][0] for c in chap.tolist()]),
+        "contnat_label": pa.array([f"Chapitre {_CHAPITRES[c][0]}" for c in chap.tolist()]),
+        "contnat_source": pa.array(["plan"] * n),
+        "fonction": pa.array([str(k % 9) for k in range(n)]),
+        "fonction_label": pa.array(["Fonction"] * n),
+        "operation": pa.nulls(n, pa.string()),
+        "section": pa.array([_CHAPITRES[c][1] for c in chap.tolist()]),
+        "opbudg": pa.array(["réel"] * n),
+        "typopbudg": pa.nulls(n, pa.int8()),
+        "codrd": pa.array([_CHAPITRES[c][2] for c in chap.tolist()]),
+        "artspe": pa.nulls(n, pa.string()),
+    }
+    for name in (
+        "mt_real",
+        "mt_budg_prec",
+        "mt_rar_prec",
+        "mt_prop_nouv",
+        "mt_prev",
+        "cred_ouv",
+        "mt_rar3112",
+    ):
+        column[name] = amounts
+    column["montant"] = amounts
+    return pa.Table.from_pydict({f.name: column[f.name] for f in schema}, schema=schema)
+
+
+def _generate_budgets(store: Any, n_collectivites: int, national: bool = True) -> list[str]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from regate.normalize.parquet import parquet_bytes
+    from regate.storage import layout
+
+    sirens = [f"2{i:08d}" for i in range(n_collectivites)]
+
+    def one(item: tuple[int, str, int]) -> None:
+        index, siren, annee = item
+        table = _budget_partition(index, siren, annee, np.random.default_rng(index * 10 + annee))
+        store.put_if_changed(layout.budgets_parquet_key(siren, annee, public=True), parquet_bytes(table))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(one, [(i, s, a) for i, s in enumerate(sirens) for a in API_YEARS]))
+    if national:  # what the normaliser writes beside the national CSV (read for requests without siren)
+        from regate.flux.budgets.chain import _national_parquet
+
+        for annee in API_YEARS:
+            keys = [layout.budgets_parquet_key(s, annee, public=True) for s in sirens]
+            body = _national_parquet(store, keys)
+            assert body is not None
+            store.put_if_changed(layout.budgets_national_parquet_key(annee), body)
+    return sirens
+
+
+def api_figures(lines: int, reps: int = 10, national: bool = True) -> None:
+    import logging
+    import os
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    from moto.server import ThreadedMotoServer
+
+    from regate.api.app import build_services, create_app
+    from regate.api.collectivites import EmptyDirectory
+    from regate.settings import Settings
+    from regate.storage import ObjectStore, make_s3_client
+    from regate_local.serve.server import http_api_event
+
+    n_coll = max(1, lines // (PER_PARTITION * len(API_YEARS)))
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        cache_root = Path(tempfile.mkdtemp(prefix="regate-budgets-bench-"))
+        settings = Settings(
+            s3_endpoint_url=f"http://{host}:{port}",
+            curated_bucket="bench-curated",
+            raw_bucket="bench-raw",
+            recherche_entreprises_enabled=False,
+            api_cache_dir=str(cache_root / "warm"),
+        )
+        client = make_s3_client(settings)
+        for bucket in (settings.raw_bucket, settings.curated_bucket):
+            client.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": settings.s3_region}
+            )
+        store = ObjectStore(client, settings.curated_bucket)
+        started = time.perf_counter()
+        sirens = _generate_budgets(store, n_coll, national)
+        total = n_coll * len(API_YEARS) * PER_PARTITION
+        print(
+            f"\nAPI dataset: {total:,} budget lines, {n_coll * len(API_YEARS):,} partitions "
+            f"({n_coll:,} collectivités × {len(API_YEARS)} exercices) generated + uploaded in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+        siren = sirens[len(sirens) // 2]
+        requests = [
+            ("one collectivité-year", f"/v1/budgets?siren={siren}&annee=2025&limit=50"),
+            ("synthese", f"/v1/budgets/{siren}/2025/synthese"),
+            (
+                "filters + cursor sort",
+                f"/v1/budgets?siren={siren}&etape=CA&section=fonctionnement&sort=-montant",
+            ),
+            ("mreport dataid", f"/v1/mreport/budgets?dataid={siren}"),
+            ("national year, chapter", "/v1/budgets?annee=2025&chapitre=012&limit=50"),
+        ]
+
+        def call(app: Any, target: str) -> float:
+            t0 = time.perf_counter()
+            response = app.resolve(http_api_event("GET", target, {}), {})
+            assert response["statusCode"] == 200, (target, response.get("body", "")[:300])
+            return (time.perf_counter() - t0) * 1000
+
+        print("cold (new container: empty partition cache, first listing, new DuckDB)")
+        for i, (name, target) in enumerate(requests):
+            cold = settings.model_copy(update={"api_cache_dir": str(cache_root / f"cold{i}")})
+            app = create_app(build_services(cold, client, directory=EmptyDirectory()))
+            print(f"  {name:<26}{call(app, target):>10.0f} ms")
+        app = create_app(build_services(settings, client, directory=EmptyDirectory()))
+        print(f"warm ({reps} runs each)")
+        for name, target in requests:
+            call(app, target)
+            runs = sorted(call(app, target) for _ in range(reps))
+            p95 = runs[min(len(runs) - 1, round(0.95 * (len(runs) - 1)))]
+            print(f"  {name:<26} p50 {statistics.median(runs):>7.0f} ms   p95 {p95:>7.0f} ms")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak RSS of the bench process: {peak:.0f} MB")
+    finally:
+        server.stop()

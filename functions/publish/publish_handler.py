@@ -2,7 +2,8 @@
 
 Two triggers:
 
-* an EventBridge Scheduler event → full reconciliation (every file, every dirty marker);
+* an EventBridge Scheduler event → full reconciliation (every file, every dirty marker), then the
+  marchés (DECP) and the budgets (SCDL budget) files;
 * an SQS batch of EventBridge S3 "Object Created" events for ``_state/dirty/{siren}/{annee}`` in the
   curated bucket → publish those partitions; records whose partition failed (or that are malformed)
   are returned in ``batchItemFailures`` so SQS redelivers only them (then the DLQ).
@@ -66,5 +67,17 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
         marches = publish_marches(curated, client, options, today_paris(), describe=describe)
         logger.info("publish marches run", extra={"run_report": marches.model_dump(mode="json")})
-        return {"full": True, "failed": len(report.failed), "marches_failed": len(marches.failed)}
+        from regate.flux.budgets.publication import publish_budgets
+
+        budgets = publish_budgets(curated, client, options, describe=describe)
+        logger.info(
+            "publish budgets run",
+            extra={"run_report": budgets.model_dump(mode="json", exclude={"planned_calls"})},
+        )
+        return {
+            "full": True,
+            "failed": len(report.failed),
+            "marches_failed": len(marches.failed),
+            "budgets_failed": len(budgets.failed),
+        }
     return {"batchItemFailures": partition_failures(trigger, report)}

@@ -34,6 +34,9 @@ EXAMPLES = {
     "marches": "/v1/marches?annee=2024",
     "marches_stats": "/v1/marches/stats?group=procedure",
     "marches_decp": "/v1/marches/all/2024.json",
+    "budgets": f"/v1/budgets?siren={RENNES}&limit=2",
+    "budgets_scdl": f"/v1/budgets/{RENNES}/2024.csv",
+    "budgets_synthese": f"/v1/budgets/{RENNES}/2024/synthese",
 }
 OK = {"document": 302}
 
@@ -46,6 +49,26 @@ def _catalog(shared_env: tuple[Any, Any, Any]) -> None:
         curated.put_if_changed(key, b'{"@context": {}}' if key.endswith("jsonld") else b"a\r\n", content_type)
     empty_decp = b'{\n  "marches": {\n    "marche": [],\n    "contrat-concession": []\n  }\n}\n'
     curated.put_if_changed(layout.decp_national_key(2024), empty_decp, "application/json")
+    _budget(curated)
+
+
+def _budget(curated: Any) -> None:
+    """One budget partition of Rennes (public Parquet + SCDL file), for the budgets routes."""
+    import io
+
+    from regate.flux.budgets.convert import convert_document
+    from regate.flux.budgets.model import budget_lines_table
+    from regate.flux.budgets.scdl import write_budget_csv
+    from regate.flux.budgets.totem import read_totem
+    from regate.normalize.parquet import parquet_bytes
+    from regate_local.budgets.totem_generator import generate_totem
+
+    out = io.BytesIO()
+    generate_totem(out, etape="BP", exercice=2024, lignes=8, seed=1, siret=f"{RENNES}00019")
+    lines = convert_document(read_totem(out.getvalue()), document_id="13.b").lignes
+    parquet = parquet_bytes(budget_lines_table(lines))
+    curated.put_if_changed(layout.budgets_parquet_key(RENNES, 2024, public=True), parquet)
+    curated.put_if_changed(layout.scdl_budgets_key(RENNES, 2024), write_budget_csv(lines), "text/csv")
 
 
 def test_every_route_has_an_example() -> None:

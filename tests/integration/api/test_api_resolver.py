@@ -406,7 +406,7 @@ def test_mreport_entity_list_and_errors(client: Client) -> None:
         (EPCI, "delib_title"),
     ]
     assert client.json("/v1/mreport/deliberations?dataid=200000172")["data"] == []
-    assert client.get("/v1/mreport/budgets")["statusCode"] == 404
+    assert client.get("/v1/mreport/inconnu")["statusCode"] == 404
     assert client.get("/v1/mreport/deliberations?dataid=abc")["statusCode"] == 422
 
 

@@ -195,5 +195,114 @@ def test_budgets_from_pull_and_push_to_valid_files(sim, raw_store, curated_store
     assert validata_errors(curated_store.get_bytes(key), tmp_path) == []
 
 
+# ------------------------------------------------------------------ … → publication → API (issue 13, point 4)
+def layout_years(curated_store) -> list[tuple[str, int]]:
+    parsed = (layout.parse_scdl_budgets_key(k) for k in curated_store.list_keys(layout.SCDL_BUDGETS_PREFIX))
+    return [p for p in parsed if p is not None and p[0] != layout.NATIONAL]
+
+
+def publish(curated_store, portal_url: str, clock):
+    from regate.datagouv.client import DATAGOUV_RETRY_STATUSES, DatagouvClient
+    from regate.datagouv.publisher import PublishOptions
+    from regate.flux.budgets.publication import publish_budgets
+    from regate_local.datagouv_sim import DEMO_API_KEY, DEMO_ORG_SLUG
+
+    policy = RetryPolicy(max_attempts=2, backoff_base=0.0, retry_statuses=DATAGOUV_RETRY_STATUSES)
+    client = DatagouvClient(portal_url, DEMO_API_KEY, RetryingSession(policy, clock=clock))
+    options = PublishOptions(
+        mode="collectivite",
+        org=DEMO_ORG_SLUG,
+        public_base_url="https://regate.example.org",
+        portal_url=portal_url,
+    )
+    report = publish_budgets(curated_store, client, options, clock=clock)
+    assert report.failed == [], report.failed
+    return report
+
+
+def test_budgets_capture_to_publication_and_api(sim, raw_store, curated_store, settings, s3_client, tmp_path):
+    from regate.api.app import build_services, create_app
+    from regate.api.collectivites import EmptyDirectory
+    from regate_local.datagouv_sim import DatagouvSimulator
+    from regate_local.serve.server import http_api_event
+
+    clock = FakeClock(datetime(2026, 1, 10, 9, 0, tzinfo=UTC))
+    portal = DatagouvSimulator()
+    services = build_services(
+        settings.model_copy(update={"api_cache_dir": str(tmp_path / "cache")}),
+        s3_client,
+        directory=EmptyDirectory(),
+        list_ttl_seconds=0,
+    )
+    app = create_app(services)
+
+    def api(target: str) -> dict:
+        response = app.resolve(http_api_event("GET", target, {}), {})
+        assert response["statusCode"] == 200, response
+        return response
+
+    def resource() -> dict:
+        [dataset] = [d for d in portal.datasets.values() if d["extras"].get("regate:flux") == "budgets"]
+        [found] = [r for r in dataset["resources"] if r["extras"].get("regate:annee") == "2022"]
+        return found  # (the default seed also holds Rennes' generated 2025 budgets: their own resource)
+
+    key = layout.scdl_budgets_key(SIREN, 2022)
+    with sim.serve(host="127.0.0.1", port=0) as server, portal.serve() as portal_server:
+        capture(server.url, raw_store, clock)  # pull: the BP
+        raw_store.put_if_changed(layout.flux_definition_key(DEPOT_FLUX), GED_DEFINITION.read_bytes())
+        push(sim, "BudDM22", raw_store, clock, tmp_path)  # push: the first DM
+        normalise(raw_store, curated_store, settings)
+        first = publish(curated_store, portal_server.url, clock)
+        assert first.created == len(layout_years(curated_store)) >= 1
+        published = portal.file_bytes(resource()["id"])
+        assert published == curated_store.get_bytes(key)
+        assert resource()["schema"]["name"] == "scdl/budget" and resource()["schema"]["version"] == "0.8.3"
+        assert not published.lstrip().startswith(b"<")  # SCDL rows, never the TOTEM
+        # the API serves the very bytes published, and the lines behind them
+        assert api(f"/v1/budgets/{SIREN}/2022.csv")["body"].encode() == published
+        lines = json.loads(api(f"/v1/budgets?siren={SIREN}&annee=2022&limit=1000")["body"])
+        assert lines["total"] == 33 and {r["siret"] for r in lines["data"]} == {SAMPLE_SIRET}
+        synthese = json.loads(api(f"/v1/budgets/{SIREN}/2022/synthese")["body"])
+        assert [(e["etape"], e["montant"]) for e in synthese["etapes"]] == [
+            ("BP", "mt_prev"),
+            ("DM", "mt_prop_nouv"),
+        ]
+        bp_total = sum(
+            float(r["BGT_MTPREV"] or 0) for r in rows(published) if r["BGT_NATDEC"] == "budget primitif"
+        )
+        bp = synthese["etapes"][0]
+        assert round(sum(s["recettes"] + s["depenses"] for s in bp["sections"]), 2) == round(bp_total, 2)
+
+        # a second pass of every stage changes nothing: no S3 product version, no portal write
+        before = versions(curated_store), versions(raw_store)
+        portal.reset_log()
+        capture(server.url, raw_store, clock)
+        normalise(raw_store, curated_store, settings)
+        again = publish(curated_store, portal_server.url, clock)
+        assert again.unchanged == first.created and again.created == again.replaced == 0
+        assert portal.write_calls() == []
+        assert (versions(curated_store), versions(raw_store)) == before
+
+        # a new DM: one replace upload of the same resource; the BP and the first DM stay as they were
+        push(sim, "BudDM23", raw_store, clock, tmp_path)
+        normalise(raw_store, curated_store, settings)
+        rid = resource()["id"]
+        portal.reset_log()
+        third = publish(curated_store, portal_server.url, clock)
+        assert third.replaced == 1 and resource()["id"] == rid
+        uploads = [c for c in portal.write_calls() if c.path.endswith("/upload/")]
+        assert len(uploads) == 1
+        now = portal.file_bytes(rid)
+        assert now == curated_store.get_bytes(key) != published
+        old_rows, new_rows = rows(published), rows(now)
+        assert all(r in new_rows for r in old_rows) and len(new_rows) == len(old_rows) + 7
+        dm = json.loads(api(f"/v1/budgets?siren={SIREN}&annee=2022&etape=DM&limit=1000")["body"])
+        assert dm["total"] == 19
+        assert (
+            json.loads(api(f"/v1/budgets?siren={SIREN}&annee=2022&etape=BP&limit=1000")["body"])["total"]
+            == 21
+        )
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-q"]))

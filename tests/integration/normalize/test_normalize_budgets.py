@@ -209,7 +209,7 @@ def test_rebuild_restores_the_budget_products_byte_for_byte(
     rebuild()
     products = ("scdl/budgets/", "budgets/lignes/", "public/budgets/")
     first = {k: curated_store.get_bytes(k) for p in products for k in curated_store.list_keys(p)}
-    assert len(first) == 4  # SIREN file, national file, internal and public Parquet
+    assert len(first) == 5  # SIREN file, national file, internal, public and national public Parquet
     for key in first:
         curated_store.delete(key)
     rebuild()

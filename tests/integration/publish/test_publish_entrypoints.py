@@ -131,7 +131,7 @@ def test_publish_handler_schedule_and_bad_key(settings, curated_store: ObjectSto
     assert bad.returncode != 0 and "Invalid API token" in bad.stderr
     assert sim.write_calls() == []
     result = result_of(invoke_handler(regate_env(settings, url), scheduled))
-    assert result == {"full": True, "failed": 0, "marches_failed": 0}
+    assert result == {"full": True, "failed": 0, "marches_failed": 0, "budgets_failed": 0}
     report = curated_store.get_json(layout.run_report_key("publish"))
     assert report["created"] == 1 and report["stage"] == "publish"
 

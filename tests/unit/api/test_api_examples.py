@@ -148,3 +148,47 @@ def test_marches_report_config_and_elements_match_the_rows() -> None:
     for element in re.findall(r'<div id="([^"]+)" class="report-table" data-label="([^"]+)"', html):
         columns = {r["dataset"] for r in _marches_rows() if r["dataviz"] == element[0]}
         assert len(element[1].split(",")) == len(columns), element
+
+
+def _budgets_rows() -> list[dict[str, str]]:
+    from regate.flux.budgets import report
+    from regate.flux.budgets.api import Poste, Synthese, SyntheseEtape, TotalSection
+
+    poste = Poste(code="011", libelle="Charges à caractère général", montant=1200.5)
+    etape = SyntheseEtape(
+        etape="BP",
+        natdec="budget primitif",
+        montant="mt_prev",
+        documents=1,
+        sections=[
+            TotalSection(section="fonctionnement", recettes=2000, depenses=1200.5, solde=799.5),
+            TotalSection(section="investissement", recettes=0, depenses=0, solde=0),
+        ],
+        recettes_par_chapitre=[Poste(code="73", libelle="Impôts et taxes", montant=2000)],
+        depenses_par_chapitre=[poste],
+        recettes_par_fonction=[],
+        depenses_par_fonction=[],
+        top_depenses=[Poste(code="6068", libelle="Autres matières", montant=1200.5)],
+    )
+    body = Synthese(siren="213502388", annee=2025, budgets=[], etapes=[etape], fichier="x")
+    return report.rows(
+        "213502388", "Rennes", body, [(2025, "https://api.example.org/v1/budgets/213502388/2025.csv")]
+    )
+
+
+def test_budgets_report_config_and_elements_match_the_rows() -> None:
+    config = json.loads((EXAMPLES / "mreport/budgets/config.json").read_text())
+    assert urlsplit(config["data_url"]).path == "/v1/mreport/budgets"
+    assert config["data_format"] == "json" and config["dataid"] == "dataid"
+    assert config["data_other_parameters"] == []
+    html = (EXAMPLES / "mreport/budgets/report.html").read_text()
+    rows = _budgets_rows()
+    assert set(re.findall(r'id="([^"]+)"', html)) == {r["dataviz"] for r in rows}
+    for chart in re.findall(r'<div id="[^"]+" class="report-chart"[^>]*>', html, flags=re.S):
+        assert "data-colors=" in chart
+    for element in re.findall(r'<div id="([^"]+)" class="report-table" data-label="([^"]+)"', html):
+        columns = {r["dataset"] for r in rows if r["dataviz"] == element[0]}
+        assert len(element[1].split(",")) == len(columns), element
+    sections = [r for r in rows if r["dataviz"] == "budgets_sections"]
+    assert {r["dataset"] for r in sections} == {"1", "2"}  # recettes, dépenses: the chart's two labels
+    assert all(isinstance(v, str) for r in rows for v in r.values())

@@ -62,7 +62,11 @@ def test_mviewer_finds_the_template_and_the_config_from_index_html() -> None:
 
 def test_mreport_folder_holds_what_mreport_fetches() -> None:
     rows = _table("## mReport")
-    assert [d for _, d in rows] == ["backend/reports/deliberations/", "backend/reports/marches/"]
+    assert [d for _, d in rows] == [
+        "backend/reports/deliberations/",
+        "backend/reports/marches/",
+        "backend/reports/budgets/",
+    ]
     for source, destination in rows:
         folder = EXAMPLES.parent / source
         assert folder.name == destination.rstrip("/").rsplit("/", 1)[1]  # the report's name is the folder's

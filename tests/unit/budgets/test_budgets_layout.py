@@ -47,3 +47,16 @@ def test_unsafe_ids_are_refused(bad: str) -> None:
         layout.budget_document_key("213502388", 2025, bad, "Ab3dE5f")
     with pytest.raises(ValueError):
         layout.scdl_budgets_key(bad, 2025)
+
+
+def test_national_public_parquet_key_round_trips_and_is_no_partition() -> None:
+    key = layout.budgets_national_parquet_key(2025)
+    assert key == "public/budgets/national/annee=2025/data.parquet"
+    assert layout.parse_budgets_national_parquet_key(key) == 2025
+    assert layout.parse_partition_key(key) is None  # never listed as one collectivité's partition
+    assert not key.startswith(layout.PUBLIC_BUDGETS_PARQUET_PREFIX)
+    for other in (
+        "public/budgets/national/annee=25/data.parquet",
+        layout.budgets_parquet_key("213502388", 2025),
+    ):
+        assert layout.parse_budgets_national_parquet_key(other) is None

@@ -529,6 +529,9 @@ def create_app(services: ApiServices) -> RequestScopedResolver:
     from regate.flux.marches.api import register as register_marches
 
     register_marches(app, s, mreports)
+    from regate.flux.budgets.api import register as register_budgets
+
+    register_budgets(app, s, mreports)
     return app
 
 

@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from regate.api.dataset import Partition, PartitionChanged, PublicDataset, data_version
 from regate.api.errors import invalid_value
@@ -203,37 +203,79 @@ class Filtres:
 
 @dataclass(frozen=True)
 class Cursor:
-    """Keyset position: the last row's sort value and acte_id, bound to one sort and one filter set."""
+    """Keyset position: the last row's sort value and tie-breaker, bound to one sort and one filter set.
+
+    The one cursor of the API: each list parameterises it by its sort table (:attr:`sorts`: sort key →
+    (SQL expression, DuckDB type used to re-bind the value)) and its tie column (:attr:`tie_sql`, unique
+    per row); ``/v1/deliberations`` uses this class, the marchés and the budgets subclass it with theirs.
+    """
 
     sort: str
     value: Any
-    acte_id: str
+    tie: str
     fingerprint: str
+
+    sorts: ClassVar[dict[str, tuple[str, str]]] = SORT_COLUMNS
+    tie_sql: ClassVar[str] = "acte_id"
+
+    @property
+    def acte_id(self) -> str:
+        """The tie of a délibérations cursor (its tie column is ``acte_id``)."""
+        return self.tie
 
     def encode(self) -> str:
         value = self.value.isoformat() if isinstance(self.value, date) else self.value
         raw = json.dumps(
-            {"s": self.sort, "v": value, "i": self.acte_id, "f": self.fingerprint}, ensure_ascii=False
+            {"s": self.sort, "v": value, "t": self.tie, "f": self.fingerprint}, ensure_ascii=False
         )
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, token: str, sort: str, filtres: Filtres) -> Cursor:
+    def decode(cls, token: str, sort: str, filtres: Any) -> Self:
+        """``filtres``: anything with ``fingerprint()`` (the filters the cursor must have been issued for)."""
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
             payload = json.loads(raw)
-            cursor = cls(str(payload["s"]), payload["v"], str(payload["i"]), str(payload["f"]))
-            if SORT_COLUMNS[cursor.sort.lstrip("-")][1] == "DATE":
-                cursor = cls(
-                    cursor.sort, date.fromisoformat(str(cursor.value)), cursor.acte_id, cursor.fingerprint
-                )
-            elif not isinstance(cursor.value, str):
+            tie = payload["t"] if "t" in payload else payload["i"]  # "i": cursors issued before the merge
+            cursor = cls(str(payload["s"]), payload["v"], str(tie), str(payload["f"]))
+            kind = cls.sorts[cursor.sort.lstrip("-")][1]
+            value = cursor.value
+            if kind == "DATE":
+                cursor = cls(cursor.sort, date.fromisoformat(str(value)), cursor.tie, cursor.fingerprint)
+            elif kind in {"DOUBLE", "DECIMAL(18,2)"}:
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise ValueError("type")
+            elif kind in {"INTEGER", "BIGINT"}:
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise ValueError("type")
+            elif not isinstance(value, str):
                 raise ValueError("type")
         except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
             raise invalid_value("cursor", "curseur illisible ; reprenez depuis la première page") from None
         if cursor.sort != sort or cursor.fingerprint != filtres.fingerprint():
             raise invalid_value("cursor", "ce curseur a été émis pour d'autres filtres ou un autre tri")
         return cursor
+
+    @classmethod
+    def order_by(cls, sort: str) -> str:
+        """``ORDER BY`` body of a sort: the sort expression, then the tie column, same direction."""
+        expr = cls.sorts[sort.lstrip("-")][0]
+        direction = "DESC" if sort.startswith("-") else "ASC"
+        return f"{expr} {direction}, {cls.tie_sql} {direction}"
+
+    def keyset(self) -> tuple[str, list[Any]]:
+        """`` AND (…)`` clause keeping the rows after this position, and its bound parameters."""
+        expr, kind = self.sorts[self.sort.lstrip("-")]
+        op = "<" if self.sort.startswith("-") else ">"
+        clause = (
+            f" AND ({expr} {op} CAST(? AS {kind}) OR ({expr} = CAST(? AS {kind}) AND {self.tie_sql} {op} ?))"
+        )
+        return clause, [self.value, self.value, self.tie]
+
+    @classmethod
+    def after(cls, sort: str, row: dict[str, Any], value_key: str, tie_key: str, filtres: Any) -> str:
+        """The encoded cursor positioned on ``row`` (the last row of a page)."""
+        return cls(sort, row[value_key], row[tie_key], filtres.fingerprint()).encode()
 
 
 MEMORY_TABLE = "actes_publics"
@@ -434,28 +476,20 @@ class ActesQuery:
         where, args = filtres.where()
         total_rows = self._fetch(f"SELECT count(*) AS n FROM __ACTES__ WHERE {where}", args, files)
         total = int(total_rows[0]["n"]) if total_rows else 0
-        column, kind = SORT_COLUMNS[sort.lstrip("-")]
-        direction = "DESC" if sort.startswith("-") else "ASC"
-        op = "<" if direction == "DESC" else ">"
-        keyset = ""
-        keyset_args: list[Any] = []
-        if cursor is not None:
-            keyset = (
-                f" AND ({column} {op} CAST(? AS {kind}) OR ({column} = CAST(? AS {kind}) AND acte_id {op} ?))"
-            )
-            keyset_args = [cursor.value, cursor.value, cursor.acte_id]
+        column, _kind = SORT_COLUMNS[sort.lstrip("-")]
+        keyset, keyset_args = cursor.keyset() if cursor is not None else ("", [])
         wanted = fields or list(DELIBERATION_FIELDS)
         columns = sorted(set(wanted) | {column, "acte_id", "documents_publics", "document_id", "annexes"})
         sql = (
             f"SELECT {', '.join(columns)} FROM __ACTES__ "
-            f"WHERE {where}{keyset} ORDER BY {column} {direction}, acte_id {direction} LIMIT ?"
+            f"WHERE {where}{keyset} ORDER BY {Cursor.order_by(sort)} LIMIT ?"
         )
         rows = self._fetch(sql, [*args, *keyset_args, limit + 1], files)
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]
             last = rows[-1]
-            next_cursor = Cursor(sort, last[column], last["acte_id"], filtres.fingerprint()).encode()
+            next_cursor = Cursor.after(sort, last, column, "acte_id", filtres)
         return Page([public_row(r, wanted) for r in rows], total, next_cursor, version)
 
     def rows_by_ids(self, filtres: Filtres, acte_ids: list[str], fields: list[str]) -> Page:
@@ -487,8 +521,6 @@ class ActesQuery:
         On disk, not in memory: the caller looks at the size before deciding to read, store or refuse it."""
         files = self._files(filtres)
         version = files.version
-        column, _ = SORT_COLUMNS[sort.lstrip("-")]
-        direction = "DESC" if sort.startswith("-") else "ASC"
         if fmt == "csv":
             # the project's CSV dialect (regate.scdl.csvfile): CRLF, quotes only when needed, empty = nothing
             select = ", ".join(
@@ -515,7 +547,7 @@ class ActesQuery:
             if fmt == "csv"
             else "FORMAT parquet, COMPRESSION zstd"
         )
-        order = f"ORDER BY {column} {direction}, acte_id {direction}"
+        order = f"ORDER BY {Cursor.order_by(sort)}"
         cur = self._cursor()
         try:
             where = where.replace("__OBJET__", files.objet)

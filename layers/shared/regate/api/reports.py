@@ -242,6 +242,50 @@ def _row(dataid: str, dataviz: str, dataset: str, order: int, label: str, data: 
     }
 
 
+mreport_row = _row  # the one row builder of every report (délibérations, marchés, budgets)
+
+
+def entity_rows(ids_and_names: Iterable[tuple[str, str]], dataviz: str) -> list[dict[str, str]]:
+    """Without ``dataid``: one ``{dataviz}`` title row per entity (mReport lists the distinct ids); the name
+    is inserted as HTML, so it is escaped."""
+    return sort_rows([_row(i, dataviz, "1", 1, html.escape(n), "") for i, n in sorted(ids_and_names)])
+
+
+def monthly_rows(dataid: str, dataviz: str, counts: dict[str, Any], today: date) -> list[dict[str, str]]:
+    """A monthly chart: the previous and the current calendar year (``today``, Europe/Paris), both always
+    present and zero-filled, in that order; ``counts`` is keyed ``YYYY-MM``."""
+    return [
+        _row(dataid, dataviz, str(year), month, MOIS[month - 1], counts.get(f"{year}-{month:02d}", 0))
+        for year in (today.year - 1, today.year)
+        for month in range(1, 13)
+    ]
+
+
+def ranked_rows(
+    dataid: str, dataviz: str, items: Iterable[tuple[str, Any]], dataset: str = "1"
+) -> list[dict[str, str]]:
+    """A chart ranked by value (largest first, then label): ``items`` are ``(label, value)``, labels
+    escaped (mReport inserts them as HTML)."""
+    ranked = sorted(items, key=lambda item: (-float(item[1] or 0), str(item[0])))
+    return [
+        _row(dataid, dataviz, dataset, order, html.escape(str(label)), value)
+        for order, (label, value) in enumerate(ranked, 1)
+    ]
+
+
+def file_rows(
+    dataid: str, dataviz: str, files: Iterable[tuple[int, str, str]], label: str
+) -> list[dict[str, str]]:
+    """A table of published files, newest year first: ``files`` are ``(année, url, link text)``."""
+    out: list[dict[str, str]] = []
+    for order, (annee, url, text) in enumerate(sorted(files, key=lambda f: (-int(f[0]), f[2])), 1):
+        out.append(_row(dataid, dataviz, "1", order, "Année", mreport_text(str(int(annee)))))
+        out.append(
+            _row(dataid, dataviz, "2", order, label, f'<a href="{html.escape(url)}">{html.escape(text)}</a>')
+        )
+    return out
+
+
 # What JavaScript's ``Number()`` accepts from a string once trimmed (ECMA-262 StringToNumber): decimal
 # literals (sign, exponent, ``Infinity``) and unsigned hex/octal/binary integers.
 _JS_NUMBER_RE = re.compile(
@@ -319,19 +363,7 @@ def mreport_deliberations(
     rows = [_row(siren, "delib_title", "1", 1, nom, "")]
     delib = [r for r in summary if r["nature"] == 1]
     years = sorted({int(r["annee"]) for r in delib})
-    counts = {str(m["cle"]): int(m["nombre"]) for m in months}
-    for year in (today.year - 1, today.year):
-        for month in range(1, 13):
-            rows.append(
-                _row(
-                    siren,
-                    "delib_par_mois",
-                    str(year),
-                    month,
-                    MOIS[month - 1],
-                    counts.get(f"{year}-{month:02d}", 0),
-                )
-            )
+    rows += monthly_rows(siren, "delib_par_mois", {str(m["cle"]): int(m["nombre"]) for m in months}, today)
     if years:
         last = years[-1]
         rows.append(
@@ -378,19 +410,8 @@ def mreport_deliberations(
             rows.append(
                 _row(siren, "delib_dernieres", "3", order, "Matière", mreport_text(act["delib_matiere_code"]))
             )
-        for order, year in enumerate(reversed(years), 1):
-            link = scdl_url(base_url, siren, year)
-            rows.append(_row(siren, "delib_fichiers", "1", order, "Année", mreport_text(str(year))))
-            rows.append(
-                _row(
-                    siren,
-                    "delib_fichiers",
-                    "2",
-                    order,
-                    "Fichier SCDL",
-                    f'<a href="{html.escape(link)}">{siren}-{year}.csv</a>',
-                )
-            )
+        files = [(year, scdl_url(base_url, siren, year), f"{siren}-{year}.csv") for year in years]
+        rows += file_rows(siren, "delib_fichiers", files, "Fichier SCDL")
     if point is not None:
         # the marker popup is HTML (Leaflet bindPopup): the name is escaped
         rows.append(

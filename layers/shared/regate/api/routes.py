@@ -182,7 +182,8 @@ ROUTES: tuple[RouteSpec, ...] = (
         "mreport",
         "Lignes mReport",
         "Lignes `{dataid, dataviz, dataset, order, label, data}` (chaînes uniquement, triées) ; "
-        "sans `dataid` : une ligne par collectivité. Rapports disponibles : `deliberations`, `marches`.",
+        "sans `dataid` : une ligne par collectivité. Rapports disponibles : `deliberations`, `marches`, "
+        "`budgets`.",
         MreportParams,
         models.Mreport,
         content_types=("application/json", "text/csv"),
@@ -238,7 +239,8 @@ ROUTES: tuple[RouteSpec, ...] = (
     ),
 )
 
+from regate.flux.budgets.api import route_specs as _budgets_routes  # noqa: E402 (after RouteSpec)
 from regate.flux.marches.api import route_specs as _marches_routes  # noqa: E402 (after RouteSpec)
 
-ROUTES = (*ROUTES, *_marches_routes(RouteSpec, PathParam))
+ROUTES = (*ROUTES, *_marches_routes(RouteSpec, PathParam), *_budgets_routes(RouteSpec, PathParam))
 ROUTES_BY_ID = {r.operation_id: r for r in ROUTES}

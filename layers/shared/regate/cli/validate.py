@@ -11,9 +11,23 @@ from pathlib import Path
 import typer
 
 _SCHEMA_HELP = (
-    "Schéma : nom embarqué (`scdl/deliberations`, `scdl/catalogue`, `scdl/budget`), éventuellement "
-    "`nom@version` (`scdl/deliberations@2.1.5`), ou chemin d'un fichier Table Schema JSON."
+    "Schéma : nom embarqué (`scdl/deliberations`, `scdl/catalogue`, `scdl/budget`) ou court "
+    "(`deliberations`, `budget` = scdl/budget 0.8.3, la version produite par la chaîne), éventuellement "
+    "`nom@version` "
+    "(`scdl/deliberations@2.1.5`), ou chemin d'un fichier Table Schema JSON."
 )
+
+
+def resolve_schema_name(schema: str) -> tuple[str, str | None]:
+    """``--schema`` value → (bundled name or path, version or None); short names come from each flux."""
+    from regate.flux.budgets.scdl import CLI_SCHEMA_NAMES, SCHEMA_NAME, SCHEMA_VERSION
+
+    name, _, version = schema.partition("@")
+    if name in CLI_SCHEMA_NAMES:
+        return SCHEMA_NAME, version or SCHEMA_VERSION
+    if name == "deliberations":
+        return "scdl/deliberations", version or None
+    return name, version or None
 
 
 def register(app: typer.Typer) -> None:
@@ -45,9 +59,9 @@ def register(app: typer.Typer) -> None:
         except OSError as exc:
             typer.echo(f"Fichier illisible : {file} ({exc.strerror or exc})", err=True)
             raise typer.Exit(2) from exc
-        name, _, version = schema.partition("@")
+        name, version = resolve_schema_name(schema)
         try:
-            table_schema = load_schema(name, version or None)
+            table_schema = load_schema(name, version)
         except (OSError, ValueError) as exc:
             typer.echo(f"Schéma illisible : {exc}", err=True)
             raise typer.Exit(2) from exc

@@ -247,6 +247,21 @@ class Publisher:
     describe: Callable[[str], CollectiviteInfo | None] | None = None
     progress: Callable[[str], None] | None = None
 
+    #: the flux this publisher serves (the datasets' ``regate:flux`` marker) and where it keeps its state;
+    #: another flux (budgets) subclasses and overrides these and the ``_…`` hooks below
+    flux = FLUX
+    state_key = layout.PUBLISH_STATE_KEY
+    write_catalog = True
+
+    def _year_files(self, mode: str) -> dict[str, set[int]]:
+        return list_year_files(self.curated, mode)
+
+    def _read_year_file(self, scope: str, annee: int) -> YearFile:
+        return read_year_file(self.curated, scope, annee)
+
+    def _resource_title(self, scope: str, annee: int) -> str:
+        return resource_title(scope, annee)
+
     # ------------------------------------------------------------------------------ entry
     def run(self, dirty: Iterable[tuple[str, int]] | None = None) -> PublishReport:
         """Full reconciliation when ``dirty`` is None, else only the partitions given.
@@ -267,7 +282,7 @@ class Publisher:
         me = self.client.me()  # fail fast on a bad key: nothing has been written yet
         self._member_of = {o.id for o in me.organizations} | {o.slug for o in me.organizations if o.slug}
         self._opsn_org: Organization | None = None
-        state, etag = load_state(self.curated)
+        state, etag = load_state(self.curated, self.state_key)
         if state.mode != opts.mode and state.datasets:
             self._note(f"publication mode changed from {state.mode} to {opts.mode}")
         state.mode = opts.mode
@@ -289,8 +304,8 @@ class Publisher:
                 touched.add(key)
 
         if not opts.dry_run:
-            state = save_state(self.curated, state, etag, touched)
-        report.catalog = self._write_catalog(state)
+            state = save_state(self.curated, state, etag, touched, key=self.state_key)
+        report.catalog = self._write_catalog(state) if self.write_catalog else {}
         report.planned_calls = [str(call) for call in self.client.planned]
         report.finished_at = utc_iso(self.clock.now())
         return report
@@ -301,7 +316,7 @@ class Publisher:
         opts = self.options
         plan: dict[str, set[int]] = {}
         if dirty is None:
-            for scope, years in list_year_files(self.curated, opts.mode).items():
+            for scope, years in self._year_files(opts.mode).items():
                 plan.setdefault(scope, set()).update(years)
             for ds in state.datasets.values():
                 plan.setdefault(ds.scope, set()).update(int(a) for a in ds.resources)
@@ -320,7 +335,7 @@ class Publisher:
     def _publish_scope(self, state: PublishState, scope: str, years: set[int], report: PublishReport) -> bool:
         opts = self.options
         key = dataset_key(opts.mode, scope)
-        files = {annee: read_year_file(self.curated, scope, annee) for annee in sorted(years)}
+        files = {annee: self._read_year_file(scope, annee) for annee in sorted(years)}
         ds_state = state.datasets.get(key)
         info = self._collectivite(scope, files) if scope != layout.NATIONAL else None
         dataset = self._find_dataset(ds_state, scope, info)
@@ -375,7 +390,7 @@ class Publisher:
             for res in dataset.resources:
                 marked = str(res.extras.get(MARK_ANNEE, ""))
                 if marked.isdigit() and int(marked) not in files:
-                    files[int(marked)] = read_year_file(self.curated, scope, int(marked))
+                    files[int(marked)] = self._read_year_file(scope, int(marked))
 
         for annee, year_file in sorted(files.items()):
             if self.progress:
@@ -395,7 +410,7 @@ class Publisher:
         """Create, replace, delete or leave one yearly resource. Returns True when the state changed."""
         opts = self.options
         scope, annee = year_file.scope, year_file.annee
-        title = resource_title(scope, annee)
+        title = self._resource_title(scope, annee)
         existing = _find_resource(dataset, ds_state.resources.get(str(annee)), annee, title)
         if year_file.rows == 0:
             if existing is not None:
@@ -507,7 +522,7 @@ class Publisher:
             if org_id not in listings:  # one listing per organisation and run, not per collectivité
                 listings[org_id] = list(self.client.iter_organization_datasets(org_id))
             for dataset in listings[org_id]:
-                if _is_ours(dataset, scope):
+                if _is_ours(dataset, scope, self.flux):
                     return self.client.get_dataset(dataset.id) or dataset
         return None
 
@@ -701,8 +716,8 @@ def _failure(scope: str, annee: int, reason: str) -> Failure:
     return Failure(siren=None if scope == layout.NATIONAL else scope, annee=annee, reason=reason)
 
 
-def _is_ours(dataset: Dataset, scope: str) -> bool:
-    return dataset.extras.get(MARK_FLUX) == FLUX and str(dataset.extras.get(MARK_SCOPE)) == scope
+def _is_ours(dataset: Dataset, scope: str, flux: str = FLUX) -> bool:
+    return dataset.extras.get(MARK_FLUX) == flux and str(dataset.extras.get(MARK_SCOPE)) == scope
 
 
 def _find_resource(dataset: Dataset, known: ResourceState | None, annee: int, title: str) -> Resource | None:

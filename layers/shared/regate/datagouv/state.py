@@ -69,16 +69,16 @@ class StateCorrupt(Exception):
     """The state file exists but cannot be read: refuse to run rather than publish duplicates."""
 
 
-def load_state(store: ObjectStore) -> tuple[PublishState, str | None]:
-    """Current state and its ETag (None when there is no state yet)."""
-    found = store.get_with_etag(layout.PUBLISH_STATE_KEY)
+def load_state(store: ObjectStore, key: str = layout.PUBLISH_STATE_KEY) -> tuple[PublishState, str | None]:
+    """Current state and its ETag (None when there is no state yet); ``key``: another flux's state."""
+    found = store.get_with_etag(key)
     if found is None:
         return PublishState(), None
     body, etag = found
     try:
         return PublishState.model_validate(json.loads(body)), etag
     except (ValueError, ValidationError) as exc:
-        raise StateCorrupt(f"{layout.PUBLISH_STATE_KEY} is unreadable: {exc}") from exc
+        raise StateCorrupt(f"{key} is unreadable: {exc}") from exc
 
 
 def save_state(
@@ -88,6 +88,7 @@ def save_state(
     touched: set[str],
     removed: set[str] | None = None,
     attempts: int = 5,
+    key: str = layout.PUBLISH_STATE_KEY,
 ) -> PublishState:
     """Write ``state``; on a concurrent update, merge the ``touched`` datasets into the newer one.
 
@@ -97,22 +98,22 @@ def save_state(
     for _ in range(attempts):
         current_bytes = None
         if etag is not None:
-            found = store.get_with_etag(layout.PUBLISH_STATE_KEY)
+            found = store.get_with_etag(key)
             if found is not None and found[1] == etag:
                 current_bytes = found[0]
         body = dumps_canonical(state.model_dump(mode="json"))
         if current_bytes is not None and current_bytes == body:
             return state
         try:
-            store.put_conditional(layout.PUBLISH_STATE_KEY, body, if_match=etag)
+            store.put_conditional(key, body, if_match=etag)
             return state
         except PreconditionFailed:
-            newer, etag = load_state(store)
+            newer, etag = load_state(store, key)
             merged: dict[str, Any] = dict(newer.datasets)
-            for key in touched:
-                if key in state.datasets:
-                    merged[key] = state.datasets[key]
-            for key in removed:
-                merged.pop(key, None)
+            for name in touched:
+                if name in state.datasets:
+                    merged[name] = state.datasets[name]
+            for name in removed:
+                merged.pop(name, None)
             state = newer.model_copy(update={"datasets": merged, "mode": state.mode})
-    raise PreconditionFailed(layout.PUBLISH_STATE_KEY)
+    raise PreconditionFailed(key)

@@ -52,6 +52,7 @@ Curated bucket (``REGATE_CURATED_BUCKET``), a pure function of raw + settings::
     _state/awaiting-flux/{flux}/{id_e}/{id_d}.json          acts withheld for lack of a flux definition
                                                             (decided again when the definition arrives)
     _state/publish/state.json                               what was published where (ids, checksums)
+    _state/publish/budgets.json                             the same for the budget files (flux/budgets)
     _state/runs/{stage}/latest.json                         last run report per stage
     _cache/siret/{siren}.json                               SIRET resolution cache
 
@@ -648,9 +649,30 @@ def parse_scdl_budgets_key(key: str) -> tuple[str, int] | None:
     return (match.group(1), int(match.group(2))) if match else None
 
 
+#: every public budget line of an exercice in one file, one row group per SIREN (sorted): what the API reads
+#: for requests without ``siren`` (one file instead of one per collectivité)
+PUBLIC_BUDGETS_NATIONAL_PREFIX = "public/budgets/national/"
+
+
+def budgets_national_parquet_key(annee: int) -> str:
+    return f"{PUBLIC_BUDGETS_NATIONAL_PREFIX}annee={int(annee)}/data.parquet"
+
+
+def parse_budgets_national_parquet_key(key: str) -> int | None:
+    match = re.fullmatch(
+        re.escape(PUBLIC_BUDGETS_NATIONAL_PREFIX) + r"annee=(\d{4})/data\.parquet", key or ""
+    )
+    return int(match.group(1)) if match else None
+
+
 def budgets_parquet_key(siren: str, annee: int, public: bool = False) -> str:
     prefix = PUBLIC_BUDGETS_PARQUET_PREFIX if public else BUDGETS_PARQUET_PREFIX
     return f"{prefix}siren={safe_segment(siren, 'siren')}/annee={int(annee)}/data.parquet"
+
+
+#: what the budgets publisher published where (same shape as ``PUBLISH_STATE_KEY``), and its run report stage
+BUDGETS_PUBLISH_STATE_KEY = f"{STATE_PREFIX}publish/budgets.json"
+BUDGETS_PUBLISH_STAGE = "publish-budgets"
 
 
 def budget_partition_manifest_key(siren: str, annee: int) -> str:

@@ -238,8 +238,34 @@ def rebuild_budget_partition(
     return result
 
 
+def _national_parquet(store: ObjectStore, keys: list[str]) -> bytes | None:
+    """The public Parquet of every SIREN of a year in one file, one row group per SIREN (in SIREN order):
+    streamed, one partition in memory at a time; same writer options as ``normalize.parquet``."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    from regate.flux.budgets.model import budget_lines_schema
+
+    sink = io.BytesIO()
+    rows = 0
+    with pq.ParquetWriter(
+        sink, budget_lines_schema(), compression="zstd", compression_level=3, use_dictionary=True,
+        write_statistics=True, version="2.6", data_page_version="1.0",
+    ) as writer:  # fmt: skip
+        for key in keys:
+            found = store.get_with_etag(key)
+            if found is None:
+                continue
+            table = pq.read_table(io.BytesIO(found[0]))
+            writer.write_table(table.cast(budget_lines_schema()), row_group_size=max(len(table), 1))
+            rows += len(table)
+    return sink.getvalue() if rows else None
+
+
 def rebuild_budget_national(store: ObjectStore, annee: int, max_attempts: int = 500) -> BudgetPartitionResult:
-    """``scdl/budgets/all/{annee}.csv``: header + every SIREN's file of the year (validated), by SIREN."""
+    """``scdl/budgets/all/{annee}.csv``: header + every SIREN's file of the year (validated), by SIREN; and
+    ``public/budgets/national/annee={annee}/data.parquet``: every public line of the year (API, no SIREN)."""
     from regate.flux.budgets.scdl import SCDL_BUDGET_COLUMNS
     from regate.normalize.partitions import serialised
 
@@ -249,6 +275,11 @@ def rebuild_budget_national(store: ObjectStore, annee: int, max_attempts: int = 
             parsed = layout.parse_scdl_budgets_key(item["Key"])
             if parsed and parsed[0] != layout.NATIONAL and parsed[1] == int(annee):
                 sources[parsed[0]] = (item["Key"], item["ETag"])
+        parquets: dict[str, tuple[str, str]] = {}
+        for item in store.list_objects(layout.PUBLIC_BUDGETS_PARQUET_PREFIX):
+            found_key = layout.parse_partition_key(item["Key"])
+            if found_key and found_key[1] == int(annee) and item["Key"].endswith("/data.parquet"):
+                parquets[found_key[0]] = (item["Key"], item["ETag"])
 
         def write() -> BudgetPartitionResult:
             result = BudgetPartitionResult(siren=layout.NATIONAL, annee=annee)
@@ -266,9 +297,14 @@ def rebuild_budget_national(store: ObjectStore, annee: int, max_attempts: int = 
             body_all = expected + b"\r\n" + b"".join(bodies) if bodies else None
             key = layout.scdl_budgets_national_key(annee)
             result.csv_changed = _put_or_delete(store, key, body_all, "text/csv; charset=utf-8", result)
+            national = _national_parquet(store, [parquets[siren][0] for siren in sorted(parquets)])
+            parquet_key = layout.budgets_national_parquet_key(annee)
+            _put_or_delete(store, parquet_key, national, "application/vnd.apache.parquet", result)
             return result
 
-        return {"sources": {siren: etag for siren, (_k, etag) in sources.items()}}, write
+        manifest = {siren: etag for siren, (_k, etag) in sources.items()}
+        manifest.update({f"parquet:{siren}": etag for siren, (_k, etag) in parquets.items()})
+        return {"sources": manifest}, write
 
     result, attempts = serialised(
         store, layout.budget_partition_manifest_key(layout.NATIONAL, annee), build, max_attempts

@@ -21,6 +21,9 @@ from regate.scdl.csvfile import CRLF, quote_cell
 
 SCHEMA_NAME = "scdl/budget"
 SCHEMA_VERSION = "0.8.3"
+#: short names of ``regate validate --schema`` for this schema (``budget`` → ``scdl/budget`` 0.8.3, the
+#: version the pipeline writes; ``budget@0.8.2`` or ``scdl/budget`` pick another bundled version explicitly)
+CLI_SCHEMA_NAMES: tuple[str, ...] = ("budget", "budgets")
 
 #: (SCDL column, BudgetLine field), in schema order
 _COLUMNS: tuple[tuple[str, str], ...] = (

@@ -13,8 +13,6 @@ the only SQL text comes from the fixed tables of this module.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import re
@@ -31,6 +29,7 @@ from pydantic import BaseModel, Field, field_validator
 from regate.api.dataset import Partition, PartitionChanged, data_version
 from regate.api.errors import ApiError, invalid_value, not_found
 from regate.api.params import ApiParams, NoParams, _split_list
+from regate.api.query import Cursor as ApiCursor
 from regate.api.query import search_tokens
 from regate.flux.marches import table
 from regate.storage import layout
@@ -333,40 +332,11 @@ class Filtres:
         return (" AND ".join(clauses) or "TRUE"), args
 
 
-@dataclass(frozen=True)
-class Cursor:
-    sort: str
-    value: Any
-    tie: str
-    fingerprint: str
+class Cursor(ApiCursor):
+    """The API's one keyset cursor (:class:`regate.api.query.Cursor`) on the marchés' sorts and tie."""
 
-    def encode(self) -> str:
-        value = self.value.isoformat() if isinstance(self.value, date) else self.value
-        raw = json.dumps(
-            {"s": self.sort, "v": value, "t": self.tie, "f": self.fingerprint}, ensure_ascii=False
-        )
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, token: str, sort: str, filtres: Filtres) -> Cursor:
-        try:
-            payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-            cursor = cls(str(payload["s"]), payload["v"], str(payload["t"]), str(payload["f"]))
-            kind = SORTS[cursor.sort.lstrip("-")][1]
-            if kind == "DATE":
-                cursor = cls(
-                    cursor.sort, date.fromisoformat(str(cursor.value)), cursor.tie, cursor.fingerprint
-                )
-            elif (
-                kind == "DOUBLE"
-                and (isinstance(cursor.value, bool) or not isinstance(cursor.value, int | float))
-            ) or (kind == "VARCHAR" and not isinstance(cursor.value, str)):
-                raise ValueError("type")
-        except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
-            raise invalid_value("cursor", "curseur illisible ; reprenez depuis la première page") from None
-        if cursor.sort != sort or cursor.fingerprint != filtres.fingerprint():
-            raise invalid_value("cursor", "ce curseur a été émis pour d'autres filtres ou un autre tri")
-        return cursor
+    sorts = SORTS
+    tie_sql = TIE
 
 
 class MarchesQuery:
@@ -433,9 +403,8 @@ class MarchesQuery:
         self, filtres: Filtres, sort: str, limit: int | None, cursor: Cursor | None, fields: list[str]
     ) -> tuple[list[dict[str, Any]], int, str | None, str]:
         """One keyset page (``limit=None``: every row, for CSV) → rows, total, next cursor, version."""
-        expr, kind = SORTS[sort.lstrip("-")]
+        expr, _kind = SORTS[sort.lstrip("-")]
         direction = "DESC" if sort.startswith("-") else "ASC"
-        op = "<" if direction == "DESC" else ">"
 
         def build(cur: Any, contrats: list[str], titulaires: list[str], _v: str) -> Any:
             if cur is None:
@@ -445,12 +414,7 @@ class MarchesQuery:
             total = cur.execute(f"SELECT count(*) FROM {source} WHERE {where}", [contrats, *args]).fetchone()[
                 0
             ]
-            keyset, keyset_args = "", []
-            if cursor is not None:
-                keyset = (
-                    f" AND ({expr} {op} CAST(? AS {kind}) OR ({expr} = CAST(? AS {kind}) AND {TIE} {op} ?))"
-                )
-                keyset_args = [cursor.value, cursor.value, cursor.tie]
+            keyset, keyset_args = cursor.keyset() if cursor is not None else ("", [])
             tail = " LIMIT ?" if limit is not None else ""
             result = cur.execute(
                 f"SELECT *, {expr} AS _sort, {TIE} AS _tie FROM {source} WHERE {where}{keyset} "
@@ -470,7 +434,7 @@ class MarchesQuery:
         if limit is not None and len(rows) > limit:
             rows = rows[:limit]
             last = rows[-1]
-            next_cursor = Cursor(sort, last["_sort"], last["_tie"], filtres.fingerprint()).encode()
+            next_cursor = Cursor.after(sort, last, "_sort", "_tie", filtres)
         return rows, total, next_cursor, version
 
     def stats(self, filtres: Filtres, group: str) -> tuple[list[dict[str, Any]], str]:

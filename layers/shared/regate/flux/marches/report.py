@@ -12,16 +12,24 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from regate.api.reports import MOIS, _row, mreport_text, sort_rows
+from regate.api.reports import (
+    entity_rows,
+    file_rows,
+    monthly_rows,
+    mreport_row,
+    mreport_text,
+    ranked_rows,
+    sort_rows,
+)
+
+_row = mreport_row
 
 LATEST = 10
 
 
 def entities(buyers: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
     """Without ``dataid``: one ``marches_title`` row per buyer (SIREN, name)."""
-    return sort_rows(
-        [_row(siren, "marches_title", "1", 1, html.escape(nom), "") for siren, nom in sorted(buyers)]
-    )
+    return entity_rows(buyers, "marches_title")
 
 
 def _euros(value: float | None) -> str:
@@ -48,22 +56,13 @@ def rows(
     amount = sum(float(m["montant_total"] or 0) for m in months)
     out.append(_row(siren, "marches_nb_total", "1", 1, "Contrats publiés", total))
     out.append(_row(siren, "marches_montant_total", "1", 1, "Montant initial total (€ HT)", round(amount)))
-    counts = {str(m["cle"]): int(m["nombre"]) for m in months}
-    for year in (today.year - 1, today.year):
-        for month in range(1, 13):
-            label = MOIS[month - 1]
-            out.append(
-                _row(siren, "marches_par_mois", str(year), month, label, counts.get(f"{year}-{month:02d}", 0))
-            )
-    ranked = sorted(procedures, key=lambda p: (-int(p["nombre"]), str(p["cle"])))
-    for order, item in enumerate(ranked, 1):
-        out.append(
-            _row(siren, "marches_par_procedure", "1", order, html.escape(str(item["cle"])), item["nombre"])
-        )
-    ranked = sorted(cpv, key=lambda p: (-int(p["nombre"]), str(p["cle"])))
-    for order, item in enumerate(ranked, 1):
-        label = f"CPV {item['cle']}" if item["cle"] else "Sans code CPV"
-        out.append(_row(siren, "marches_par_cpv", "1", order, html.escape(label), item["nombre"]))
+    out += monthly_rows(siren, "marches_par_mois", {str(m["cle"]): int(m["nombre"]) for m in months}, today)
+    out += ranked_rows(siren, "marches_par_procedure", ((str(p["cle"]), p["nombre"]) for p in procedures))
+    out += ranked_rows(
+        siren,
+        "marches_par_cpv",
+        ((f"CPV {p['cle']}" if p["cle"] else "Sans code CPV", p["nombre"]) for p in cpv),
+    )
     for order, contract in enumerate(latest[:LATEST], 1):
         when = contract.get("date_notification") or contract.get("date_signature")
         when_text = when.isoformat() if isinstance(when, date) else str(when or "")
@@ -76,17 +75,9 @@ def rows(
             _row(siren, "marches_derniers", "3", order, "Procédure", mreport_text(contract.get("procedure")))
         )
         out.append(_row(siren, "marches_derniers", "4", order, "Montant", mreport_text(amount_text)))
-    for order, (siret, annee) in enumerate(sorted(files, key=lambda f: (-f[1], f[0])), 1):
-        link = f"{base_url}/v1/marches/{siret}/{int(annee)}.json"
-        out.append(_row(siren, "marches_fichiers", "1", order, "Année", mreport_text(str(annee))))
-        out.append(
-            _row(
-                siren,
-                "marches_fichiers",
-                "2",
-                order,
-                "Fichier DECP",
-                f'<a href="{html.escape(link)}">{siret}-{int(annee)}.json</a>',
-            )
-        )
+    links = [
+        (int(annee), f"{base_url}/v1/marches/{siret}/{int(annee)}.json", f"{siret}-{int(annee)}.json")
+        for siret, annee in files
+    ]
+    out += file_rows(siren, "marches_fichiers", links, "Fichier DECP")
     return sort_rows(out)
