@@ -591,12 +591,11 @@ def public_row(row: dict[str, Any], fields: list[str]) -> dict[str, Any]:
 def csv_body(rows: list[dict[str, Any]]) -> bytes:
     """SCDL budget CSV of the rows with the published files' writer (same cells, same dialect)."""
     import io
-    from types import SimpleNamespace
 
-    from regate.flux.budgets.scdl import write_budget_csv_to
+    from regate.flux.budgets.scdl import write_budget_rows_to
 
     buffer = io.BytesIO()
-    write_budget_csv_to(buffer, (SimpleNamespace(**row) for row in rows))
+    write_budget_rows_to(buffer, rows)
     return buffer.getvalue()
 
 

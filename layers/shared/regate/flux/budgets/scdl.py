@@ -12,7 +12,7 @@ and several ``CodBud``) and every stage kept by :func:`regate.flux.budgets.selec
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import IO, Any
 
@@ -84,12 +84,17 @@ def budget_sort_key(line: BudgetLine) -> tuple[Any, ...]:
 
 def write_budget_csv_to(stream: IO[bytes], lines: Iterable[BudgetLine]) -> int:
     """Write header + lines (in the given order) to a binary stream; returns the number of lines."""
+    # pydantic keeps field values in __dict__; getattr per cell costs more
+    return write_budget_rows_to(stream, (line.__dict__ for line in lines))
+
+
+def write_budget_rows_to(stream: IO[bytes], rows: Iterable[Mapping[str, Any]]) -> int:
+    """The same writer over mappings with the line fields (the API's rows read back from Parquet)."""
     stream.write(_HEADER.encode("utf-8"))
     count = 0
     batch: list[str] = []
     fields = _FIELDS
-    for line in lines:
-        values = line.__dict__  # pydantic keeps field values there; getattr per cell costs more
+    for values in rows:
         cells = []
         for name in fields:
             value = values[name]
