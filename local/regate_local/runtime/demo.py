@@ -241,16 +241,33 @@ def print_report(
         console.print(f"  {label}\n      {url}", soft_wrap=True, highlight=False)
 
 
-def _dataset_url(datagouv_url: str, datagouv_sim: Any, marches: bool) -> str:
-    dataset = next(
-        (
-            d
-            for d in datagouv_sim.datasets.values()
-            if ((d.get("extras") or {}).get("regate:flux") == "marches") == marches
-        ),
-        None,
-    )
+#: the ``regate:flux`` markers of the flows other than délibérations (whose datasets may predate the marker)
+_OTHER_FLUX = ("marches", "budgets")
+
+
+def _dataset_url(datagouv_url: str, datagouv_sim: Any, flux: str) -> str:
+    def of_flux(dataset: dict[str, Any]) -> bool:
+        marker = (dataset.get("extras") or {}).get("regate:flux")
+        return marker == flux if flux in _OTHER_FLUX else marker not in _OTHER_FLUX
+
+    dataset = next((d for d in datagouv_sim.datasets.values() if of_flux(d)), None)
     return f"{datagouv_url}/api/1/datasets/{dataset['id']}/" if dataset else f"{datagouv_url}/api/1/datasets/"
+
+
+def _budget_urls(base: str, summary: DemoSummary, datagouv_url: str, datagouv_sim: Any) -> dict[str, str]:
+    parsed = next((layout.parse_scdl_budgets_key(key) for key in sorted(summary.budget_files)), None)
+    if not parsed:
+        return {}
+    siren, annee = parsed
+    return {
+        "Budgets (API) / budget lines": f"{base}/v1/budgets?siren={siren}&annee={annee}&limit=5",
+        "Fichier SCDL budget publié / published SCDL budget file": f"{base}/v1/budgets/{siren}/{annee}.csv",
+        "Synthèse du budget / budget summary": f"{base}/v1/budgets/{siren}/{annee}/synthese",
+        "Lignes mReport budgets / mReport rows (budgets)": f"{base}/v1/mreport/budgets?dataid={siren}",
+        "Jeu budgets simulé data.gouv.fr / simulated budgets dataset": _dataset_url(
+            datagouv_url, datagouv_sim, "budgets"
+        ),
+    }
 
 
 def demo_urls(
@@ -262,7 +279,7 @@ def demo_urls(
 ) -> dict[str, str]:
     base = settings.public_base_url
     siren, year = summary.example_partition or ("213502388", 2024)
-    dataset_url = _dataset_url(datagouv_url, datagouv_sim, marches=False)
+    dataset_url = _dataset_url(datagouv_url, datagouv_sim, "deliberations")
     marches: dict[str, str] = {}
     if summary_marches is not None:
         siret, annee = summary_marches.example or ("21350238800019", 2024)
@@ -276,7 +293,7 @@ def demo_urls(
                 f"{base}/v1/mreport/marches?dataid={siret[:9]}"
             ),
             "Jeu DECP simulé data.gouv.fr / simulated DECP dataset": _dataset_url(
-                datagouv_url, datagouv_sim, marches=True
+                datagouv_url, datagouv_sim, "marches"
             ),
         }
     return {
@@ -287,6 +304,7 @@ def demo_urls(
         "Recherche marque blanche / white-label search": f"{base}/v1/marque-blanche?siren={siren}",
         "Jeu simulé data.gouv.fr / simulated dataset": dataset_url,
         **marches,
+        **_budget_urls(base, summary, datagouv_url, datagouv_sim),
         "Documentation de l'API / API docs": f"{base}/v1/docs",
     }
 

@@ -45,10 +45,21 @@ def test_demo_shows_marches_end_to_end(monkeypatch) -> None:
         seen["answers"] = {}
         for url in urls.values():
             parts = urlsplit(url)
-            if parts.path.startswith(("/v1/marches", "/v1/mreport/marches")):
+            if parts.path.startswith(
+                ("/v1/marches", "/v1/mreport/marches", "/v1/budgets", "/v1/mreport/budgets")
+            ):
                 target = f"{parts.path}?{parts.query}" if parts.query else parts.path
                 seen["answers"][url] = api.invoke(http_api_event("GET", target, {}))
         [datagouv] = portals
+        seen["budget_files"] = [
+            datagouv.file_bytes(r["id"])
+            for d in datagouv.datasets.values()
+            if d["extras"].get("regate:flux") == "budgets"
+            for r in d["resources"]
+        ]
+        seen["budget_datasets"] = [
+            d for d in datagouv.datasets.values() if d["extras"].get("regate:flux") == "budgets"
+        ]
         seen["portal"] = {
             r["extras"]["regate:fichier"]: datagouv.file_bytes(r["id"])
             for d in datagouv.datasets.values()
@@ -82,7 +93,17 @@ def test_demo_shows_marches_end_to_end(monkeypatch) -> None:
     for url in urls.values():
         assert url in text
     answers = seen["answers"]
-    assert len(answers) == 4 and all(a["statusCode"] == 200 for a in answers.values()), answers
+    assert len(answers) == 8 and all(a["statusCode"] == 200 for a in answers.values()), answers
+    # budgets end to end: the SCDL budget file is published and served byte for byte, its synthesis answers
+    [budget_dataset] = seen["budget_datasets"]
+    assert urls["Jeu budgets simulé data.gouv.fr / simulated budgets dataset"].endswith(
+        f"/{budget_dataset['id']}/"
+    )
+    budget_csv = answers[urls["Fichier SCDL budget publié / published SCDL budget file"]]["body"]
+    assert budget_csv.encode() in seen["budget_files"]  # the API serves the published bytes
+    budget_rows = json.loads(answers[urls["Budgets (API) / budget lines"]]["body"])["data"]
+    assert budget_rows
+    assert json.loads(answers[urls["Synthèse du budget / budget summary"]]["body"])
     decp = answers[urls["Fichier DECP publié / published DECP file"]]["body"].encode()
     assert decp == seen["portal"][layout.decp_key(siret, annee)]
     listing = json.loads(answers[urls["Marchés publics (API) / public contracts"]]["body"])
