@@ -90,11 +90,10 @@ def test_pairs_are_listed_concurrently_up_to_the_bound(sim, make_client, raw_sto
     pairs = 2 * len(FLUXES)
     assert probe.listings >= pairs * 2  # the harvested state and the later transitions of every pair
     assert probe.max_in_flight == bound  # reached (8 pairs, 50 ms each) and never exceeded
-    listing_phase = probe.last_end - probe.first_start
-    if bound == 1:  # one at a time: at least listings × 50 ms
-        assert listing_phase >= probe.listings * 0.05
-    else:
-        assert listing_phase < probe.listings * 0.05 * 0.75
+    if bound == 1:  # one at a time: at least listings × 50 ms (a lower bound: load cannot make it flaky)
+        assert probe.last_end - probe.first_start >= probe.listings * 0.05
+    # the speed-up itself is measured in bench/ (`python -m bench capture`), not asserted on wall time here:
+    # max_in_flight == bound already proves the listings overlap
 
 
 def test_a_failing_pair_is_contained_and_keeps_its_watermark(sim, make_client, raw_store, clock):
